@@ -1,0 +1,1 @@
+"""Adapters: one small interface per outside system (PostgreSQL, backup store, HTTP, clock...)."""

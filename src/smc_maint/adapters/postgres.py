@@ -1,0 +1,101 @@
+"""PostgreSQL access with the password kept out of argv, logs and exceptions.
+
+Connections get the password as a libpq keyword (never a URL on a command line); tools such
+as pg_dump get it through a private PGPASSFILE, never ``-W`` or a connection string in argv.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from ..config.model import DatabaseConfig
+from ..redact import redact
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached; the message is already redacted."""
+
+
+def connect(
+    db: DatabaseConfig, *, dbname: str | None = None, autocommit: bool = True, **extra: Any
+) -> psycopg.Connection[Any]:
+    """Open a connection to ``db`` (or another database on the same server)."""
+    kwargs: dict[str, Any] = {
+        "host": db.host,
+        "port": db.port,
+        "dbname": dbname or db.dbname,
+        "user": db.user,
+        "sslmode": db.sslmode,
+        "connect_timeout": db.connect_timeout_seconds,
+        "application_name": "smc-maint",
+        "options": f"-c statement_timeout={int(db.statement_timeout_seconds * 1000)}",
+        "autocommit": autocommit,
+    }
+    password = db.password()
+    if password:
+        kwargs["password"] = password
+    kwargs.update(extra)
+    try:
+        return psycopg.connect(**kwargs)
+    except psycopg.Error as exc:
+        raise DatabaseUnavailable(redact(str(exc).strip()) or type(exc).__name__) from None
+
+
+def server_version_num(conn: psycopg.Connection[Any]) -> int:
+    return int(conn.info.server_version)
+
+
+def tool(db: DatabaseConfig, name: str) -> str:
+    """Full path of a PostgreSQL client tool (``pg_dump``, ``pg_restore``...)."""
+    if db.bin_dir is not None:
+        candidate = Path(db.bin_dir) / name
+        if candidate.is_file():
+            return str(candidate)
+        raise FileNotFoundError(f"{name} not found in database.bin_dir {db.bin_dir}")
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"{name} not found on PATH (set database.bin_dir)")
+    return found
+
+
+@contextlib.contextmanager
+def libpq_env(db: DatabaseConfig, *, dbname: str | None = None) -> Iterator[dict[str, str]]:
+    """Environment for a libpq client tool; the password goes into a 0600 PGPASSFILE."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env.update(
+        PGHOST=db.host,
+        PGPORT=str(db.port),
+        PGUSER=db.user,
+        PGDATABASE=dbname or db.dbname,
+        PGSSLMODE=db.sslmode,
+        PGCONNECT_TIMEOUT=str(db.connect_timeout_seconds),
+        PGAPPNAME="smc-maint",
+    )
+    password = db.password()
+    if not password:
+        yield env
+        return
+    fd, name = tempfile.mkstemp(prefix="smc-maint-pgpass-")
+    try:
+        os.fchmod(fd, stat.S_IRUSR | stat.S_IWUSR)
+
+        def esc(value: str) -> str:
+            return value.replace("\\", "\\\\").replace(":", "\\:")
+
+        line = ":".join(esc(v) for v in (db.host, str(db.port), "*", db.user, password))
+        os.write(fd, (line + "\n").encode())
+        os.close(fd)
+        env["PGPASSFILE"] = name
+        yield env
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(name)

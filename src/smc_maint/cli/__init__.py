@@ -1,0 +1,1 @@
+"""The command line: the only place that turns exceptions into exit codes and output formats."""

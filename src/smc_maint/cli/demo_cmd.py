@@ -1,0 +1,59 @@
+"""``smc-maint demo``: the embedded environment, end to end, with one command."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from .. import demo as demo_env
+from ..config.loader import load_config
+from ..runner import run_group
+from . import render
+
+app = typer.Typer(help="Run the daily group against an embedded PostgreSQL with demo data.",
+                  invoke_without_command=True)
+out = Console()
+err = Console(stderr=True)
+
+
+@app.callback()
+def demo(
+    ctx: typer.Context,
+    reset: Annotated[bool, typer.Option("--reset", help="delete the demo environment and start over")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")] = False,
+    group: Annotated[str, typer.Option("--group", help="which group to run")] = "daily",
+) -> None:
+    """Bring up the embedded environment and run the daily group against it (exit = worst status)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not as_json:
+        err.print("[dim]starting the embedded PostgreSQL and demo data...[/dim]")
+    path = demo_env.prepare(reset=reset)
+    cfg = load_config(path)
+    outcome = run_group(cfg, group, trigger="demo", interactive=sys.stderr.isatty() and not as_json)
+    if as_json:
+        sys.stdout.write(__import__("json").dumps(outcome.to_json(), default=str) + "\n")
+    else:
+        out.print(render.run_outcome(outcome))
+        out.print("\nPoint other commands at this environment with:  eval \"$(smc-maint demo env)\"")
+    raise typer.Exit(outcome.status.exit_code)
+
+
+@app.command("env")
+def env() -> None:
+    """Print shell exports that point every command at the demo environment."""
+    path = demo_env.config_path()
+    if not path.is_file():
+        path = demo_env.prepare()
+    sys.stdout.write(f"export SMC_MAINT_CONFIG={shlex.quote(str(path))}\n")
+
+
+@app.command("stop")
+def stop() -> None:
+    """Stop the demo PostgreSQL server (data is kept)."""
+    demo_env.stop()
+    out.print("demo PostgreSQL stopped")

@@ -1,0 +1,195 @@
+"""``smc-maint``: run the maintenance runbook's procedures, record, alert and report."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import click
+import typer
+from rich.console import Console
+
+from .. import __version__
+from ..config.loader import LoadedConfig, load_config
+from ..errors import (
+    EXIT_CONFIG_ERROR,
+    EXIT_INTERNAL,
+    EXIT_LOCK_HELD,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    ConfigError,
+    LockHeld,
+    SafetyRefusal,
+    SmcMaintError,
+)
+from ..history import SlotTaken, open_history
+from ..redact import RedactingFilter, redact
+from ..runner import run_group
+from . import render
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+config_app = typer.Typer(help="Validate or create the configuration file.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+out = Console()
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="config file (else SMC_MAINT_CONFIG, "
+                                                "./smc-maint.yaml, user config dir)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")]
+
+
+def setup_logging(verbose: int) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger("smc_maint")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    handler.setLevel(root.level)
+    root.propagate = False
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"smc-maint {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="print the version and exit")] = False,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="log more (repeatable)")] = 0,
+) -> None:
+    """SMC Maintenance: the SMC Trading Agent runbook as tested software."""
+    setup_logging(verbose)
+
+
+def load(config: Path | None) -> LoadedConfig:
+    return load_config(config)
+
+
+def emit_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, default=str, sort_keys=False) + "\n")
+
+
+@app.command()
+def run(
+    group: Annotated[str, typer.Argument(help="daily, weekly, monthly or quarterly")],
+    only: Annotated[list[str] | None, typer.Option("--only", help="run only this procedure (repeatable)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the plan; change and delete nothing")] = False,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Run a group of procedures; exit code is the worst status (0 ok, 1 warning, 2 critical, 3 unknown)."""
+    cfg = load(config)
+    outcome = run_group(cfg, group, only=only, dry_run=dry_run, interactive=sys.stderr.isatty() and not as_json)
+    if as_json:
+        emit_json(outcome.to_json())
+    else:
+        out.print(render.run_outcome(outcome))
+    raise typer.Exit(outcome.status.exit_code)
+
+
+@app.command()
+def history(
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="how many runs")] = 20,
+    group: Annotated[str | None, typer.Option("--group", help="only this group")] = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Recorded runs and their procedure results, newest first."""
+    cfg = load(config)
+    hist = open_history(cfg)
+    runs = hist.runs(limit=limit, group=group)
+    results = {r.id: hist.results(r.id) for r in runs}
+    if as_json:
+        emit_json({"runs": [
+            {
+                "run_id": r.id, "group": r.group, "trigger": r.trigger, "slot": r.slot,
+                "started_at": r.started_at.isoformat(),
+                "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+                "status": r.status, "duration_seconds": r.duration_seconds, "dry_run": r.dry_run,
+                "log_path": r.log_path, "note": r.note,
+                "procedures": [{"id": x.procedure_id, "status": x.status, "summary": x.summary,
+                                "duration_seconds": x.duration_seconds, "details": x.details}
+                               for x in results[r.id]],
+            } for r in runs]})
+    else:
+        out.print(render.history_table(runs, results))
+
+
+@config_app.command("check")
+def config_check(path: Annotated[Path | None, typer.Argument(help="file to check")] = None,
+                 config: ConfigOpt = None) -> None:
+    """Validate a configuration file (exit 78 with key and line on error)."""
+    cfg = load(path or config)
+    out.print(f"configuration OK: {cfg.source or '<defaults>'} (home {cfg.home})")
+
+
+@config_app.command("init")
+def config_init(
+    path: Annotated[Path, typer.Argument(help="where to write")] = Path("smc-maint.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="overwrite an existing file")] = False,
+) -> None:
+    """Write a commented default configuration."""
+    from importlib.resources import files
+
+    if path.exists() and not force:
+        raise SmcMaintError(f"{path} exists; use --force to overwrite")
+    path.write_text(files("smc_maint.config").joinpath("default.yaml").read_text(encoding="utf-8"))
+    out.print(f"wrote {path}")
+
+
+def _register_subcommands() -> None:
+    """Sub-applications live in their own modules; each adds itself here."""
+    from . import demo_cmd
+
+    app.add_typer(demo_cmd.app, name="demo")
+
+
+_register_subcommands()
+
+
+def _exit(code: int, message: str | None = None) -> NoReturn:
+    if message:
+        err.print(redact(message), markup=False, highlight=False)
+    sys.exit(code)
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: maps errors to documented exit codes, never shows a traceback."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        rv = app(args=argv, standalone_mode=False, prog_name="smc-maint")
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        _exit(EXIT_USAGE, f"usage error: {exc.format_message()}\n(see smc-maint --help)")
+    except click.Abort:
+        _exit(130, "aborted")
+    except ConfigError as exc:
+        _exit(EXIT_CONFIG_ERROR, f"config error: {exc}")
+    except LockHeld as exc:
+        _exit(EXIT_LOCK_HELD, f"locked: {exc}")
+    except SlotTaken as exc:
+        _exit(0, f"skipped: {exc}")
+    except SafetyRefusal as exc:
+        _exit(EXIT_REFUSED, f"refused: {exc}")
+    except SmcMaintError as exc:
+        _exit(EXIT_INTERNAL, f"error: {exc}")
+    except KeyboardInterrupt:
+        _exit(130, "interrupted")
+    except Exception as exc:  # a bug: say what, without a traceback full of secrets
+        logging.getLogger("smc_maint").debug("unhandled error", exc_info=True)
+        _exit(EXIT_INTERNAL, f"internal error: {type(exc).__name__}: {exc}")
+    sys.exit(rv if isinstance(rv, int) else 0)

@@ -1,0 +1,140 @@
+"""The configuration schema. Secrets are never values here: only names of env vars or files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..redact import register_secret
+from ..result import Status
+
+
+class Section(BaseModel):
+    """Base for every config section: unknown keys are errors (typos must not pass silently)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def read_secret(env: str | None, file: Path | None) -> str | None:
+    """Resolve a secret from an environment variable or a file, and register it for redaction."""
+    value: str | None = None
+    if env and os.environ.get(env):
+        value = os.environ[env]
+    elif file is not None:
+        value = Path(file).expanduser().read_text(encoding="utf-8").strip() or None
+    register_secret(value)
+    return value
+
+
+class DatabaseConfig(Section):
+    """The production trading database (what the procedures check, back up and maintain)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(5432, ge=1, le=65535)
+    dbname: str = "smc_trading"
+    user: str = "postgres"
+    password_env: str = "SMC_MAINT_DATABASE_PASSWORD"  # noqa: S105 - a variable name, not a secret
+    password_file: Path | None = None
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
+    connect_timeout_seconds: int = Field(5, ge=1)
+    statement_timeout_seconds: float = Field(300, gt=0)
+    bin_dir: Path | None = Field(None, description="directory of pg_dump/pg_restore; default: PATH")
+
+    def password(self) -> str | None:
+        return read_secret(self.password_env, self.password_file)
+
+
+class S3Config(Section):
+    bucket: str = "smc-trading-backups"
+    prefix: str = "daily/"
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+    access_key_id_env: str = "AWS_ACCESS_KEY_ID"
+    secret_access_key_env: str = "AWS_SECRET_ACCESS_KEY"  # noqa: S105 - a variable name
+
+
+class StoreConfig(Section):
+    """Where backups live: a local directory or S3-compatible object storage."""
+
+    kind: Literal["local", "s3"] = "local"
+    path: Path | None = Field(None, description="local store directory; default <home>/backups")
+    s3: S3Config = S3Config()
+
+
+class ChannelConfig(Section):
+    """One alert destination. The webhook URL is a secret: give the env var or file holding it."""
+
+    url_env: str | None = None
+    url_file: Path | None = None
+    apprise_urls_env: str | None = Field(None, description="env var with space-separated Apprise URLs")
+
+    def webhook_url(self) -> str | None:
+        return read_secret(self.url_env, self.url_file)
+
+    def apprise_urls(self) -> list[str]:
+        raw = read_secret(self.apprise_urls_env, None) or ""
+        urls = raw.split()
+        for url in urls:
+            register_secret(url)
+        return urls
+
+
+def _default_channels() -> dict[str, ChannelConfig]:
+    return {
+        "default": ChannelConfig(url_env="SLACK_WEBHOOK_URL"),
+        "security": ChannelConfig(url_env="SLACK_SECURITY_WEBHOOK"),
+    }
+
+
+class AlertsConfig(Section):
+    channels: dict[str, ChannelConfig] = Field(default_factory=_default_channels)
+    min_status: Status = Status.WARNING
+    attempts: int = Field(4, ge=1, le=10)
+    backoff_seconds: float = Field(1.0, ge=0)
+    timeout_seconds: float = Field(10.0, gt=0)
+
+
+class HistoryConfig(Section):
+    """Run history: SQLite in the data dir by default; a PostgreSQL DSN (from env) for a fleet."""
+
+    backend: Literal["sqlite", "postgresql"] = "sqlite"
+    path: Path | None = Field(None, description="SQLite file; default <home>/history.sqlite3")
+    dsn_env: str = "SMC_MAINT_HISTORY_DSN"
+
+
+class RunnerConfig(Section):
+    log_dir: Path | None = Field(None, description="per-run log files; default <home>/logs")
+    report_dir: Path | None = Field(None, description="diagnostic reports; default <home>/reports")
+    timeout_seconds: float = Field(900, gt=0, description="per-procedure timeout")
+    timeouts: dict[str, float] = Field(default_factory=dict, description="per-procedure overrides")
+
+
+class PlatformConfig(Section):
+    kind: Literal["local", "kubernetes"] = "local"
+    namespace: str = "smc-trading"
+    in_cluster: bool = False
+    kubeconfig: Path | None = None
+
+
+class EmbeddedConfig(Section):
+    """The tool's own PostgreSQL for ``smc-maint demo``."""
+
+    postgres: Literal["auto", "system", "pgserver"] = "auto"
+    port: int = Field(54329, ge=1024, le=65535)
+
+
+class Config(Section):
+    home: Path | None = Field(None, description="state directory; default SMC_MAINT_HOME or data dir")
+    database: DatabaseConfig = DatabaseConfig()
+    store: StoreConfig = StoreConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    history: HistoryConfig = HistoryConfig()
+    runner: RunnerConfig = RunnerConfig()
+    platform: PlatformConfig = PlatformConfig()
+    embedded: EmbeddedConfig = EmbeddedConfig()
+    procedures: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="per-procedure settings, keyed by procedure id"
+    )

@@ -1,0 +1,38 @@
+"""What a procedure receives: configuration, adapters and run facts. Nothing global."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from .adapters import postgres
+from .adapters.clock import Clock, SystemClock
+from .config.loader import LoadedConfig
+from .history import History
+
+
+@dataclass
+class Context:
+    cfg: LoadedConfig
+    history: History
+    run_id: str
+    group: str
+    clock: Clock = field(default_factory=SystemClock)
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("smc_maint"))
+    dry_run: bool = False
+    interactive: bool = False
+
+    def connect(self, *, dbname: str | None = None, autocommit: bool = True, **extra: Any
+                ) -> psycopg.Connection[Any]:
+        """A connection to the production database (raises DatabaseUnavailable, redacted)."""
+        return postgres.connect(self.cfg.config.database, dbname=dbname, autocommit=autocommit, **extra)
+
+    @property
+    def report_dir(self) -> Path:
+        path = self.cfg.report_dir
+        path.mkdir(parents=True, exist_ok=True)
+        return path

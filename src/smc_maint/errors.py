@@ -1,0 +1,28 @@
+"""Exceptions that the CLI turns into documented exit codes."""
+
+from __future__ import annotations
+
+
+class SmcMaintError(Exception):
+    """Base class: a failure with a message fit for an operator (no traceback needed)."""
+
+
+class ConfigError(SmcMaintError):
+    """Configuration is missing, malformed or invalid; the message names key and line."""
+
+
+class LockHeld(SmcMaintError):
+    """Another run of the same group holds the lock."""
+
+
+class SafetyRefusal(SmcMaintError):
+    """An operation was refused because it could destroy data it must not touch."""
+
+
+# Exit codes beyond Nagios' 0-3 (documented in the README).
+# They follow sysexits.h so that none can be confused with CRITICAL (2).
+EXIT_USAGE = 64  # EX_USAGE: bad command line (click's own 2 is remapped)
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in smc-maint itself
+EXIT_REFUSED = 77  # EX_NOPERM: a safety check refused a destructive operation
+EXIT_LOCK_HELD = 75  # EX_TEMPFAIL: another run of this group holds the lock; try later
+EXIT_CONFIG_ERROR = 78  # EX_CONFIG: configuration missing, malformed or invalid

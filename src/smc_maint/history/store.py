@@ -1,0 +1,317 @@
+"""The history store: every run and every procedure result, queried by reports and metrics.
+
+One class over DB-API connections; SQLite by default, PostgreSQL (psycopg) for a fleet. The SQL
+is portable and written with ``?`` placeholders, translated for psycopg.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from ..adapters.clock import iso, parse_iso
+from ..redact import redact, redact_obj
+
+RUNNING = "running"
+INTERRUPTED = "interrupted"
+
+
+class SlotTaken(Exception):
+    """A run for this (group, slot) is already recorded: the slot must not run twice."""
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: str
+    group: str
+    trigger: str
+    slot: str | None
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    duration_seconds: float | None
+    host: str
+    pid: int
+    dry_run: bool
+    log_path: str | None
+    procedures: tuple[str, ...]
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    run_id: str
+    procedure_id: str
+    status: str
+    summary: str
+    started_at: datetime
+    duration_seconds: float
+    details: dict[str, Any] = field(default_factory=dict)
+    artifacts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FigurePoint:
+    at: datetime
+    value: float
+    run_id: str
+    procedure_id: str
+
+
+_RUN_COLS = (
+    "id, group_name, trigger, slot, started_at, finished_at, status, duration_seconds, host, pid, "
+    "dry_run, log_path, procedures, note"
+)
+_RESULT_COLS = "run_id, procedure_id, status, summary, started_at, duration_seconds, details, artifacts"
+
+
+def _run(row: Sequence[Any]) -> RunRow:
+    return RunRow(
+        id=row[0],
+        group=row[1],
+        trigger=row[2],
+        slot=row[3],
+        started_at=parse_iso(row[4]),
+        finished_at=parse_iso(row[5]) if row[5] else None,
+        status=row[6],
+        duration_seconds=row[7],
+        host=row[8],
+        pid=int(row[9]),
+        dry_run=bool(row[10]),
+        log_path=row[11],
+        procedures=tuple(json.loads(row[12])),
+        note=row[13],
+    )
+
+
+def _result(row: Sequence[Any]) -> ResultRow:
+    return ResultRow(
+        run_id=row[0],
+        procedure_id=row[1],
+        status=row[2],
+        summary=row[3],
+        started_at=parse_iso(row[4]),
+        duration_seconds=float(row[5]),
+        details=json.loads(row[6]),
+        artifacts=tuple(json.loads(row[7])),
+    )
+
+
+class History:
+    """Run history over any DB-API connection factory (``paramstyle`` 'qmark' or 'format')."""
+
+    def __init__(self, connect: Callable[[], Any], paramstyle: str = "qmark", *, is_unique_error: Callable[
+            [BaseException], bool] | None = None) -> None:
+        self._connect = connect
+        self._paramstyle = paramstyle
+        self._is_unique_error = is_unique_error or (lambda e: isinstance(e, sqlite3.IntegrityError))
+        self._init_schema()
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self._paramstyle == "format" else sql
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[Any]:
+        conn = self._connect()
+        try:
+            cur = conn.cursor()
+            yield cur
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            conn.close()
+
+    def _exec(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._tx() as cur:
+            cur.execute(self._sql(sql), tuple(params))
+            return list(cur.fetchall()) if cur.description else []
+
+    def _init_schema(self) -> None:
+        script = files("smc_maint.history").joinpath("schema.sql").read_text(encoding="utf-8")
+        statements = [s.strip() for s in script.split(";") if s.strip()]
+        with self._tx() as cur:
+            for stmt in statements:
+                body = "\n".join(line for line in stmt.splitlines() if not line.strip().startswith("--"))
+                if body.strip():
+                    cur.execute(body)
+
+    # -- writing --------------------------------------------------------------------------------
+    def begin_run(
+        self,
+        run_id: str,
+        group: str,
+        started_at: datetime,
+        procedures: Sequence[str],
+        *,
+        trigger: str = "manual",
+        slot: datetime | None = None,
+        dry_run: bool = False,
+        log_path: str | None = None,
+        pid: int = 0,
+        host: str | None = None,
+    ) -> None:
+        """Record a run as running. With ``slot``, raises :class:`SlotTaken` if it already ran."""
+        try:
+            self._exec(
+                f"INSERT INTO runs ({_RUN_COLS}) VALUES (?, ?, ?, ?, ?, NULL, ?, NULL, ?, ?, ?, ?, ?, NULL)",
+                (
+                    run_id, group, trigger, iso(slot) if slot else None, iso(started_at), RUNNING,
+                    host or socket.gethostname(), pid, int(dry_run), log_path, json.dumps(list(procedures)),
+                ),
+            )
+        except Exception as exc:
+            if slot is not None and self._is_unique_error(exc):
+                raise SlotTaken(f"{group} slot {iso(slot)} already ran") from None
+            raise
+
+    def finish_run(
+        self, run_id: str, status: str, finished_at: datetime, duration_seconds: float, note: str | None = None
+    ) -> None:
+        self._exec(
+            "UPDATE runs SET status = ?, finished_at = ?, duration_seconds = ?, note = ? WHERE id = ?",
+            (status, iso(finished_at), duration_seconds, redact(note) if note else None, run_id),
+        )
+
+    def add_result(
+        self,
+        run_id: str,
+        procedure_id: str,
+        status: str,
+        summary: str,
+        started_at: datetime,
+        duration_seconds: float,
+        details: dict[str, Any],
+        figures: dict[str, float],
+        artifacts: Sequence[str] = (),
+    ) -> None:
+        """Store one procedure result (redacted) and its figures."""
+        with self._tx() as cur:
+            cur.execute(
+                self._sql(f"INSERT INTO results ({_RESULT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+                (
+                    run_id, procedure_id, status, redact(summary), iso(started_at), duration_seconds,
+                    json.dumps(redact_obj(details), default=str), json.dumps(list(artifacts)),
+                ),
+            )
+            for name, value in figures.items():
+                cur.execute(
+                    self._sql("INSERT INTO figures (run_id, procedure_id, at, name, value) VALUES (?, ?, ?, ?, ?)"),
+                    (run_id, procedure_id, iso(started_at), name, float(value)),
+                )
+
+    def add_alert(
+        self, run_id: str, procedure_id: str, at: datetime, channel: str, status: str,
+        delivered: bool, attempts: int, error: str | None,
+    ) -> None:
+        self._exec(
+            "INSERT INTO alerts (run_id, procedure_id, at, channel, status, delivered, attempts, error) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, procedure_id, iso(at), channel, status, int(delivered), attempts,
+             redact(error) if error else None),
+        )
+
+    def mark_interrupted(self, group: str, finished_at: datetime, *, exclude: str | None = None) -> list[str]:
+        """Close runs of ``group`` still marked running. Call only while holding the group lock."""
+        rows = self._exec("SELECT id FROM runs WHERE group_name = ? AND status = ?", (group, RUNNING))
+        ids = [r[0] for r in rows if r[0] != exclude]
+        for run_id in ids:
+            self._exec(
+                "UPDATE runs SET status = ?, finished_at = ?, note = ? WHERE id = ?",
+                (INTERRUPTED, iso(finished_at), "process ended before the run finished", run_id),
+            )
+        return ids
+
+    # -- reading --------------------------------------------------------------------------------
+    def runs(self, *, limit: int = 20, group: str | None = None, since: datetime | None = None,
+             until: datetime | None = None) -> list[RunRow]:
+        where, params = ["1 = 1"], []
+        if group:
+            where.append("group_name = ?")
+            params.append(group)
+        if since:
+            where.append("started_at >= ?")
+            params.append(iso(since))
+        if until:
+            where.append("started_at < ?")
+            params.append(iso(until))
+        rows = self._exec(
+            f"SELECT {_RUN_COLS} FROM runs WHERE {' AND '.join(where)} ORDER BY started_at DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [_run(r) for r in rows]
+
+    def run(self, run_id: str) -> RunRow | None:
+        rows = self._exec(f"SELECT {_RUN_COLS} FROM runs WHERE id = ?", (run_id,))
+        return _run(rows[0]) if rows else None
+
+    def results(self, run_id: str) -> list[ResultRow]:
+        rows = self._exec(
+            f"SELECT {_RESULT_COLS} FROM results WHERE run_id = ? ORDER BY started_at", (run_id,)
+        )
+        return [_result(r) for r in rows]
+
+    def procedure_results(self, procedure_id: str, *, since: datetime | None = None,
+                          limit: int = 1000) -> list[ResultRow]:
+        """Results of one procedure, newest first (dry runs excluded)."""
+        sql = (f"SELECT {', '.join('r.' + c.strip() for c in _RESULT_COLS.split(','))} FROM results r "
+               "JOIN runs u ON u.id = r.run_id WHERE r.procedure_id = ? AND u.dry_run = 0")
+        params: list[Any] = [procedure_id]
+        if since:
+            sql += " AND r.started_at >= ?"
+            params.append(iso(since))
+        rows = self._exec(sql + " ORDER BY r.started_at DESC LIMIT ?", (*params, limit))
+        return [_result(r) for r in rows]
+
+    def figure_series(self, name: str, *, since: datetime | None = None,
+                      procedure_id: str | None = None) -> list[FigurePoint]:
+        """All recorded values of figure ``name``, oldest first."""
+        sql = "SELECT at, value, run_id, procedure_id FROM figures WHERE name = ?"
+        params: list[Any] = [name]
+        if since:
+            sql += " AND at >= ?"
+            params.append(iso(since))
+        if procedure_id:
+            sql += " AND procedure_id = ?"
+            params.append(procedure_id)
+        rows = self._exec(sql + " ORDER BY at", params)
+        return [FigurePoint(parse_iso(r[0]), float(r[1]), r[2], r[3]) for r in rows]
+
+    def alerts(self, run_id: str) -> list[dict[str, Any]]:
+        rows = self._exec(
+            "SELECT procedure_id, at, channel, status, delivered, attempts, error FROM alerts WHERE run_id = ?",
+            (run_id,),
+        )
+        keys = ("procedure_id", "at", "channel", "status", "delivered", "attempts", "error")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def open_sqlite(path: Path) -> History:
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def connect() -> sqlite3.Connection:
+        conn = sqlite3.connect(path, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    return History(connect, "qmark")
+
+
+def open_postgres(dsn: str) -> History:
+    import psycopg
+
+    def connect() -> Any:
+        return psycopg.connect(dsn, application_name="smc-maint-history")
+
+    return History(connect, "format", is_unique_error=lambda e: isinstance(e, psycopg.errors.UniqueViolation))

@@ -1,0 +1,46 @@
+"""Which procedures exist and which group runs them, in order.
+
+A procedure is a module with ``Settings`` (a pydantic model, every field defaulted) and
+``run(ctx, settings) -> Result``. Modules are imported lazily so one broken procedure cannot
+take the whole tool down.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+PROCEDURES: dict[str, str] = {
+    "health": "smc_maint.procedures.health",
+    "backup-verify": "smc_maint.procedures.backup_verify",
+    "log-cleanup": "smc_maint.procedures.log_cleanup",
+    "metrics-snapshot": "smc_maint.procedures.metrics_snapshot",
+    "vulnerability-review": "smc_maint.procedures.vulnerability_review",
+    "trading-summary": "smc_maint.procedures.trading_summary",
+}
+
+GROUPS: dict[str, list[str]] = {
+    "daily": [
+        "health",
+        "backup-verify",
+        "log-cleanup",
+        "metrics-snapshot",
+        "vulnerability-review",
+        "trading-summary",
+    ],
+    "weekly": [],
+    "monthly": [],
+    "quarterly": [],
+}
+
+
+def load(procedure_id: str) -> ModuleType:
+    """Import the module of ``procedure_id`` (KeyError for an unknown id)."""
+    return importlib.import_module(PROCEDURES[procedure_id])
+
+
+def group_of(procedure_id: str) -> str | None:
+    for group, ids in GROUPS.items():
+        if procedure_id in ids:
+            return group
+    return None

@@ -1,0 +1,238 @@
+"""Runs a group of procedures: lock, history, per-run log, timeouts, alerts, worst status.
+
+One procedure failing, raising or hanging never stops the others; each becomes a result.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from . import registry
+from .adapters.clock import Clock, SystemClock
+from .alerts import Notifier, format_alert
+from .config.loader import LoadedConfig
+from .context import Context
+from .errors import ConfigError
+from .history import History, open_history
+from .history.store import INTERRUPTED
+from .lock import group_lock
+from .redact import RedactingFilter, redact, redact_obj
+from .result import Result, Status, worst
+
+log = logging.getLogger("smc_maint.runner")
+
+
+@dataclass(frozen=True)
+class ProcedureOutcome:
+    procedure_id: str
+    result: Result
+    started_at: datetime
+    duration_seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.procedure_id,
+            "status": self.result.status.value,
+            "summary": redact(self.result.summary),
+            "duration_seconds": round(self.duration_seconds, 3),
+            "details": redact_obj(dict(self.result.details)),
+        }
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_id: str
+    group: str
+    status: Status
+    started_at: datetime
+    duration_seconds: float
+    log_path: Path | None
+    procedures: list[ProcedureOutcome] = field(default_factory=list)
+    interrupted: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "group": self.group,
+            "status": self.status.value,
+            "started_at": self.started_at.isoformat(),
+            "duration_seconds": round(self.duration_seconds, 3),
+            "log_path": str(self.log_path) if self.log_path else None,
+            "procedures": [p.to_json() for p in self.procedures],
+        }
+
+
+def resolve_ids(group: str, only: Sequence[str] | None) -> list[str]:
+    """The procedures a run executes, in group order; ``only`` must name members of the group."""
+    if group not in registry.GROUPS:
+        raise ConfigError(f"unknown group {group!r} (known: {', '.join(registry.GROUPS)})")
+    ids = registry.GROUPS[group]
+    if not only:
+        return list(ids)
+    unknown = [p for p in only if p not in ids]
+    if unknown:
+        raise ConfigError(f"not in group {group}: {', '.join(unknown)} (members: {', '.join(ids)})")
+    return [p for p in ids if p in only]
+
+
+def _call_with_timeout(fn: Callable[[], Result], timeout: float) -> Result:
+    """Run ``fn`` in a worker thread; a timeout becomes a CRITICAL result, an exception UNKNOWN."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = fn()
+        except BaseException as exc:  # a procedure bug must become a result, not a crash
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, name="procedure", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        return Result(Status.CRITICAL, f"timed out after {timeout:g} s; the procedure did not finish",
+                      {"error": "timeout", "timeout_seconds": timeout})
+    if "error" in box:
+        exc = box["error"]
+        log.error("procedure raised", exc_info=exc)
+        return Result(Status.UNKNOWN, f"failed: {type(exc).__name__}: {redact(str(exc))}"[:500],
+                      {"error": type(exc).__name__, "message": redact(str(exc))})
+    result = box.get("result")
+    if not isinstance(result, Result):
+        return Result(Status.UNKNOWN, "procedure returned no result", {"error": "no result"})
+    return result
+
+
+class _RunLog:
+    """Attach a per-run log file (redacted) to the package logger for the run's duration."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.handler = logging.FileHandler(path, encoding="utf-8")
+        self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        self.handler.addFilter(RedactingFilter())
+        self.logger = logging.getLogger("smc_maint")
+
+    def __enter__(self) -> _RunLog:
+        self.logger.addHandler(self.handler)
+        if self.logger.level == logging.NOTSET or self.logger.level > logging.INFO:
+            self._old_level = self.logger.level
+            self.logger.setLevel(logging.INFO)
+        else:
+            self._old_level = self.logger.level
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.removeHandler(self.handler)
+        self.logger.setLevel(self._old_level)
+        self.handler.close()
+
+
+def run_group(
+    cfg: LoadedConfig,
+    group: str,
+    *,
+    only: Sequence[str] | None = None,
+    dry_run: bool = False,
+    trigger: str = "manual",
+    slot: datetime | None = None,
+    clock: Clock | None = None,
+    notifier: Notifier | None = None,
+    history: History | None = None,
+    interactive: bool = False,
+    on_result: Callable[[ProcedureOutcome], None] | None = None,
+) -> RunOutcome:
+    """Run ``group`` (or ``only`` some of its procedures) and record everything.
+
+    Raises :class:`LockHeld` when another run of the group is active, and
+    :class:`history.SlotTaken` when ``slot`` already ran.
+    """
+    ids = resolve_ids(group, only)
+    clock = clock or SystemClock()
+    notifier = notifier or Notifier(cfg.config.alerts)
+    host = socket.gethostname()
+    with group_lock(cfg.lock_dir, group):
+        hist = history or open_history(cfg)
+        started = clock.now()
+        t0 = time.monotonic()
+        run_id = f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+        log_path = cfg.log_dir / f"{group}_{started:%Y%m%d_%H%M%S}_{run_id[-8:]}.log"
+        stale = hist.mark_interrupted(group, started)
+        hist.begin_run(run_id, group, started, ids, trigger=trigger, slot=slot, dry_run=dry_run,
+                       log_path=str(log_path), pid=os.getpid(), host=host)
+        outcomes: list[ProcedureOutcome] = []
+        with _RunLog(log_path):
+            log.info("run %s: group %s%s started (%s)", run_id, group, " [dry-run]" if dry_run else "",
+                     ", ".join(ids))
+            for old in stale:
+                log.warning("run %s of group %s was interrupted (marked in history)", old, group)
+            try:
+                for pid in ids:
+                    outcome = _run_one(cfg, hist, clock, run_id, group, pid, dry_run, interactive)
+                    outcomes.append(outcome)
+                    hist.add_result(
+                        run_id, pid, outcome.result.status.value, outcome.result.summary, outcome.started_at,
+                        outcome.duration_seconds, dict(outcome.result.details), dict(outcome.result.figures),
+                        outcome.result.artifacts,
+                    )
+                    log.info("%s: %s: %s (%.2f s)", pid, outcome.result.status.value.upper(),
+                             outcome.result.summary, outcome.duration_seconds)
+                    _maybe_alert(cfg, hist, notifier, clock, run_id, group, host, outcome, dry_run)
+                    if on_result:
+                        on_result(outcome)
+            except (KeyboardInterrupt, SystemExit):
+                duration = time.monotonic() - t0
+                hist.finish_run(run_id, INTERRUPTED, clock.now(), duration, "stopped by signal")
+                log.warning("run %s interrupted after %.1f s", run_id, duration)
+                raise
+            status = worst(o.result.status for o in outcomes)
+            duration = time.monotonic() - t0
+            hist.finish_run(run_id, status.value, clock.now(), duration)
+            log.info("run %s finished: %s in %.2f s", run_id, status.value.upper(), duration)
+    return RunOutcome(run_id, group, status, started, duration, log_path, outcomes)
+
+
+def _run_one(cfg: LoadedConfig, hist: History, clock: Clock, run_id: str, group: str, pid: str,
+             dry_run: bool, interactive: bool) -> ProcedureOutcome:
+    started = clock.now()
+    t0 = time.monotonic()
+    ctx = Context(cfg=cfg, history=hist, run_id=run_id, group=group, clock=clock,
+                  log=logging.getLogger(f"smc_maint.procedures.{pid}"), dry_run=dry_run,
+                  interactive=interactive)
+    try:
+        module = registry.load(pid)
+        settings = cfg.procedure_settings.get(pid) or module.Settings()
+    except Exception as exc:
+        result = Result(Status.UNKNOWN, f"cannot load procedure: {type(exc).__name__}: {redact(str(exc))}")
+    else:
+        timeout = cfg.config.runner.timeouts.get(pid, cfg.config.runner.timeout_seconds)
+        result = _call_with_timeout(lambda: module.run(ctx, settings), timeout)
+    return ProcedureOutcome(pid, result, started, time.monotonic() - t0)
+
+
+def _maybe_alert(cfg: LoadedConfig, hist: History, notifier: Notifier, clock: Clock, run_id: str, group: str,
+                 host: str, outcome: ProcedureOutcome, dry_run: bool) -> None:
+    result = outcome.result
+    if dry_run:
+        return
+    if not (result.force_alert or result.status.rank >= cfg.config.alerts.min_status.rank):
+        return
+    if result.status is Status.SKIPPED:
+        return
+    delivery = notifier.send(result.alert_channel, format_alert(group, outcome.procedure_id, result, host))
+    hist.add_alert(run_id, outcome.procedure_id, clock.now(), delivery.channel, result.status.value,
+                   delivery.delivered, delivery.attempts, delivery.error)
+    if delivery.delivered:
+        log.info("%s: alert delivered to %s", outcome.procedure_id, delivery.channel)
+    else:
+        log.warning("%s: alert NOT delivered to %s: %s", outcome.procedure_id, delivery.channel, delivery.error)
