@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import click
 import typer
 from rich.console import Console
 
@@ -30,6 +29,11 @@ from ..history import SlotTaken, open_history
 from ..redact import RedactingFilter, redact
 from ..runner import run_group
 from . import render
+
+try:  # recent Typer vendors its own copy of click
+    from typer._click import exceptions as click_exc
+except ImportError:  # pragma: no cover - older Typer uses click itself
+    from click import exceptions as click_exc  # type: ignore[no-redef]
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 config_app = typer.Typer(help="Validate or create the configuration file.", no_args_is_help=True)
@@ -171,11 +175,11 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         rv = app(args=argv, standalone_mode=False, prog_name="smc-maint")
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.UsageError as exc:
+    except click_exc.UsageError as exc:
         _exit(EXIT_USAGE, f"usage error: {exc.format_message()}\n(see smc-maint --help)")
-    except click.Abort:
+    except typer.Abort:
         _exit(130, "aborted")
     except ConfigError as exc:
         _exit(EXIT_CONFIG_ERROR, f"config error: {exc}")

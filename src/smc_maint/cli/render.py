@@ -52,7 +52,8 @@ def run_outcome(outcome: RunOutcome) -> RenderableType:
 
 def history_table(runs: Iterable[RunRow], results: Mapping[str, list[ResultRow]]) -> Table:
     table = Table(title="smc-maint history", title_justify="left")
-    for col in ("run", "group", "trigger", "started (UTC)", "status", "seconds", "procedures"):
+    table.add_column("run", no_wrap=True)
+    for col in ("group", "trigger", "started (UTC)", "status", "seconds", "procedures"):
         table.add_column(col)
     for run in runs:
         rs = results.get(run.id, [])
