@@ -19,7 +19,7 @@ from typing import Any
 
 from . import registry
 from .adapters.clock import Clock, SystemClock
-from .alerts import Notifier, format_alert
+from .alerts import Delivery, Notifier, format_alert
 from .config.loader import LoadedConfig
 from .context import Context
 from .errors import ConfigError
@@ -58,7 +58,7 @@ class RunOutcome:
     duration_seconds: float
     log_path: Path | None
     procedures: list[ProcedureOutcome] = field(default_factory=list)
-    interrupted: bool = False
+    alerts: list[Delivery] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +69,8 @@ class RunOutcome:
             "duration_seconds": round(self.duration_seconds, 3),
             "log_path": str(self.log_path) if self.log_path else None,
             "procedures": [p.to_json() for p in self.procedures],
+            "alerts": [{"channel": a.channel, "delivered": a.delivered, "attempts": a.attempts, "error": a.error}
+                       for a in self.alerts],
         }
 
 
@@ -171,6 +173,7 @@ def run_group(
         hist.begin_run(run_id, group, started, ids, trigger=trigger, slot=slot, dry_run=dry_run,
                        log_path=str(log_path), pid=os.getpid(), host=host)
         outcomes: list[ProcedureOutcome] = []
+        deliveries: list[Delivery] = []
         with _RunLog(log_path):
             log.info("run %s: group %s%s started (%s)", run_id, group, " [dry-run]" if dry_run else "",
                      ", ".join(ids))
@@ -187,7 +190,9 @@ def run_group(
                     )
                     log.info("%s: %s: %s (%.2f s)", pid, outcome.result.status.value.upper(),
                              outcome.result.summary, outcome.duration_seconds)
-                    _maybe_alert(cfg, hist, notifier, clock, run_id, group, host, outcome, dry_run)
+                    delivery = _maybe_alert(cfg, hist, notifier, clock, run_id, group, host, outcome, dry_run)
+                    if delivery is not None:
+                        deliveries.append(delivery)
                     if on_result:
                         on_result(outcome)
             except (KeyboardInterrupt, SystemExit):
@@ -199,7 +204,7 @@ def run_group(
             duration = time.monotonic() - t0
             hist.finish_run(run_id, status.value, clock.now(), duration)
             log.info("run %s finished: %s in %.2f s", run_id, status.value.upper(), duration)
-    return RunOutcome(run_id, group, status, started, duration, log_path, outcomes)
+    return RunOutcome(run_id, group, status, started, duration, log_path, outcomes, deliveries)
 
 
 def _run_one(cfg: LoadedConfig, hist: History, clock: Clock, run_id: str, group: str, pid: str,
@@ -221,18 +226,20 @@ def _run_one(cfg: LoadedConfig, hist: History, clock: Clock, run_id: str, group:
 
 
 def _maybe_alert(cfg: LoadedConfig, hist: History, notifier: Notifier, clock: Clock, run_id: str, group: str,
-                 host: str, outcome: ProcedureOutcome, dry_run: bool) -> None:
+                 host: str, outcome: ProcedureOutcome, dry_run: bool) -> Delivery | None:
+    """Send and record an alert when the result warrants one (never in a dry run)."""
     result = outcome.result
-    if dry_run:
-        return
+    if dry_run or result.status is Status.SKIPPED:
+        return None
     if not (result.force_alert or result.status.rank >= cfg.config.alerts.min_status.rank):
-        return
-    if result.status is Status.SKIPPED:
-        return
+        return None
     delivery = notifier.send(result.alert_channel, format_alert(group, outcome.procedure_id, result, host))
     hist.add_alert(run_id, outcome.procedure_id, clock.now(), delivery.channel, result.status.value,
                    delivery.delivered, delivery.attempts, delivery.error)
     if delivery.delivered:
         log.info("%s: alert delivered to %s", outcome.procedure_id, delivery.channel)
+    elif delivery.attempts == 0:  # nothing configured: said once in the run summary, not per alert
+        log.info("%s: alert not sent: %s", outcome.procedure_id, delivery.error)
     else:
         log.warning("%s: alert NOT delivered to %s: %s", outcome.procedure_id, delivery.channel, delivery.error)
+    return delivery

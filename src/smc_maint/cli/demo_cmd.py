@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 from typing import Annotated
@@ -11,8 +12,8 @@ from rich.console import Console
 
 from .. import demo as demo_env
 from ..config.loader import load_config
-from ..runner import run_group
 from . import render
+from .progress import run_with_progress
 
 app = typer.Typer(help="Run the daily group against an embedded PostgreSQL with demo data.",
                   invoke_without_command=True)
@@ -34,9 +35,9 @@ def demo(
         err.print("[dim]starting the embedded PostgreSQL and demo data...[/dim]")
     path = demo_env.prepare(reset=reset)
     cfg = load_config(path)
-    outcome = run_group(cfg, group, trigger="demo", interactive=sys.stderr.isatty() and not as_json)
+    outcome = run_with_progress(cfg, group, as_json=as_json, trigger="demo")
     if as_json:
-        sys.stdout.write(__import__("json").dumps(outcome.to_json(), default=str) + "\n")
+        sys.stdout.write(json.dumps(outcome.to_json(), default=str) + "\n")
     else:
         out.print(render.run_outcome(outcome))
         out.print("\nPoint other commands at this environment with:  eval \"$(smc-maint demo env)\"")

@@ -27,8 +27,8 @@ from ..errors import (
 )
 from ..history import SlotTaken, open_history
 from ..redact import RedactingFilter, redact
-from ..runner import run_group
 from . import render
+from .progress import run_with_progress
 
 try:  # recent Typer vendors its own copy of click
     from typer._click import exceptions as click_exc
@@ -92,7 +92,7 @@ def run(
 ) -> None:
     """Run a group of procedures; exit code is the worst status (0 ok, 1 warning, 2 critical, 3 unknown)."""
     cfg = load(config)
-    outcome = run_group(cfg, group, only=only, dry_run=dry_run, interactive=sys.stderr.isatty() and not as_json)
+    outcome = run_with_progress(cfg, group, as_json=as_json, only=only, dry_run=dry_run)
     if as_json:
         emit_json(outcome.to_json())
     else:

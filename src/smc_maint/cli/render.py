@@ -47,6 +47,14 @@ def run_outcome(outcome: RunOutcome) -> RenderableType:
     footer = Text.assemble("overall: ", status_text(outcome.status.value),
                            f"  ({outcome.duration_seconds:.1f} s; log: {outcome.log_path})")
     parts.append(footer)
+    if outcome.alerts:
+        sent = sum(1 for a in outcome.alerts if a.delivered)
+        line = f"alerts: {sent} delivered"
+        failed = [a for a in outcome.alerts if not a.delivered]
+        if failed:
+            reasons = sorted({a.error or "unknown reason" for a in failed})
+            line += f", {len(failed)} NOT delivered ({'; '.join(reasons)})"
+        parts.append(Text(line, style="yellow" if failed else "green"))
     return Group(*parts)
 
 
