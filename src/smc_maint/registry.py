@@ -17,6 +17,7 @@ PROCEDURES: dict[str, str] = {
     "metrics-snapshot": "smc_maint.procedures.metrics_snapshot",
     "vulnerability-review": "smc_maint.procedures.vulnerability_review",
     "trading-summary": "smc_maint.procedures.trading_summary",
+    "performance-review": "smc_maint.procedures.performance_review",
 }
 
 GROUPS: dict[str, list[str]] = {
@@ -29,7 +30,7 @@ GROUPS: dict[str, list[str]] = {
         "trading-summary",
     ],
     "weekly": [],
-    "monthly": [],
+    "monthly": ["performance-review"],
     "quarterly": [],
 }
 
