@@ -18,42 +18,23 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_unknown_key_names_key_path_and_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "database:\n  host: db\n  prot: 5433\n")
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("database:\n  host: db\n  prot: 5433\n", ["line 3", "database.prot", "unknown key"]),
+        ("alerts:\n  attempts: 3\ndatabase:\n  port: not-a-port\n", ["line 4", "database.port"]),
+        ("database:\n  host: db\n   port: [1\n", ["malformed YAML", "line 3"]),
+        ("procedures:\n  trading-sumary: {}\n", ["procedures.trading-sumary", "line 2", "unknown procedure"]),
+        ("procedures:\n  trading-summary:\n    days: 0\n", ["procedures.trading-summary.days", "line 3"]),
+        ("- just\n- a list\n", ["top level must be a mapping"]),
+    ],
+    ids=["unknown-key", "bad-value", "malformed-yaml", "unknown-procedure", "procedure-setting", "not-a-mapping"],
+)
+def test_config_errors_name_key_path_and_line(tmp_path: Path, text: str, expected: list[str]) -> None:
     with pytest.raises(ConfigError) as exc:
-        load_config(path, environ={})
-    assert "line 3" in str(exc.value)
-    assert "database.prot" in str(exc.value)
-    assert "unknown key" in str(exc.value)
-
-
-def test_bad_value_names_key_and_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "alerts:\n  attempts: 3\ndatabase:\n  port: not-a-port\n")
-    with pytest.raises(ConfigError) as exc:
-        load_config(path, environ={})
-    assert "line 4" in str(exc.value) and "database.port" in str(exc.value)
-
-
-def test_malformed_yaml_names_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "database:\n  host: db\n   port: [1\n")
-    with pytest.raises(ConfigError) as exc:
-        load_config(path, environ={})
-    assert "malformed YAML" in str(exc.value)
-    assert "line 3" in str(exc.value)
-
-
-def test_unknown_procedure_is_an_error(tmp_path: Path) -> None:
-    path = write(tmp_path, "procedures:\n  trading-sumary: {}\n")
-    with pytest.raises(ConfigError) as exc:
-        load_config(path, environ={})
-    assert "procedures.trading-sumary" in str(exc.value) and "line 2" in str(exc.value)
-
-
-def test_procedure_settings_are_validated_with_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "procedures:\n  trading-summary:\n    days: 0\n")
-    with pytest.raises(ConfigError) as exc:
-        load_config(path, environ={})
-    assert "procedures.trading-summary.days" in str(exc.value) and "line 3" in str(exc.value)
+        load_config(write(tmp_path, text), environ={})
+    for fragment in expected:
+        assert fragment in str(exc.value)
 
 
 def test_environment_overrides_file_and_is_named_in_errors(tmp_path: Path) -> None:
