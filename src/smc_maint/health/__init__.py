@@ -1,0 +1,1 @@
+"""Pieces of the ``health`` procedure: HTTP endpoint probes and the diagnostic report."""

@@ -1,0 +1,1 @@
+"""Readers for security scan reports (trivy-operator, Trivy CLI)."""
