@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 
-from conftest import PgServer
-from procedure_run import run_one, stored_figure
 from smc_maint.config.loader import LoadedConfig
 from smc_maint.embedded.postgres import free_port
 from smc_maint.result import Status
+
+from .conftest import PgServer
+from .procedure_run import run_one, stored_figure
 
 RELAXED = {"cpu_percent": {"warning": 100, "critical": 100}, "memory_percent": {"warning": 100, "critical": 100},
            "disk_percent": {"warning": 100, "critical": 100}, "cpu_sample_seconds": 0.1, "top_processes": 3}

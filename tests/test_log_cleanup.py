@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from procedure_run import run_one, stored_figure
 from smc_maint.config.loader import LoadedConfig
 from smc_maint.result import Status
+
+from .procedure_run import run_one, stored_figure
 
 DAY = 86400
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import PgServer
-from procedure_run import run_one, stored_figure
 from smc_maint.config.loader import LoadedConfig
 from smc_maint.embedded.postgres import free_port
 from smc_maint.result import Status
+
+from .conftest import PgServer
+from .procedure_run import run_one, stored_figure
 
 
 def test_figures_match_the_database(make_config: Callable[..., LoadedConfig], pg: PgServer, trading_db: str,
