@@ -93,7 +93,7 @@ def vulnerability_report_list() -> dict[str, Any]:
                 "summary": {"criticalCount": counts["CRITICAL"], "highCount": counts["HIGH"],
                             "mediumCount": counts["MEDIUM"], "lowCount": counts["LOW"],
                             "unknownCount": counts["UNKNOWN"]},
-                "updateTimestamp": "2026-11-27T02:00:00Z",
+                "updateTimestamp": time.strftime("%Y-%m-%dT02:00:00Z", time.gmtime()),  # scanned last night
                 "vulnerabilities": vulns,
             },
         })
