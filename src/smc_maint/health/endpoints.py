@@ -76,13 +76,23 @@ def judge(ep: Endpoint, status_code: int, location: str | None) -> tuple[bool, s
     return False, f"HTTP {status_code}; expected {ep.expected_status}"
 
 
-async def _probe(ep: Endpoint) -> Probe:
+def tls_context(ep: Endpoint) -> ssl.SSLContext:
+    """The client TLS context of ``ep``: system store, its CA file, or (verify_tls: false) none."""
+    if not ep.verify_tls:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+    return ssl.create_default_context(cafile=str(ep.ca_file) if ep.ca_file else None)
+
+
+async def _probe(ep: Endpoint, contexts: dict[tuple[bool, Path | None], ssl.SSLContext]) -> Probe:
     t0 = time.monotonic()
     try:
-        verify: bool | ssl.SSLContext = ep.verify_tls
-        if ep.verify_tls and ep.ca_file is not None:
-            verify = ssl.create_default_context(cafile=str(ep.ca_file))
-        async with httpx.AsyncClient(verify=verify, follow_redirects=False, trust_env=False,
+        key = (ep.verify_tls, ep.ca_file)
+        if key not in contexts:  # building a context loads the CA store: once per distinct setting
+            contexts[key] = tls_context(ep)
+        async with httpx.AsyncClient(verify=contexts[key], follow_redirects=False, trust_env=False,
                                      timeout=httpx.Timeout(ep.timeout_seconds)) as client:
             resp = await asyncio.wait_for(client.get(ep.url), ep.timeout_seconds)
         ok, reason = judge(ep, resp.status_code, resp.headers.get("location"))
@@ -92,7 +102,8 @@ async def _probe(ep: Endpoint) -> Probe:
 
 
 async def _probe_all(endpoints: list[Endpoint]) -> list[Probe]:
-    return list(await asyncio.gather(*(_probe(ep) for ep in endpoints)))
+    contexts: dict[tuple[bool, Path | None], ssl.SSLContext] = {}
+    return list(await asyncio.gather(*(_probe(ep, contexts) for ep in endpoints)))
 
 
 def probe_all(endpoints: list[Endpoint]) -> list[Probe]:
