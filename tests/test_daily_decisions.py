@@ -81,7 +81,7 @@ UP = health.DbProbe(True, 0.001, 0.01, None)
     (health.DbProbe(False, None, None, "refused"), [], _host(), Status.CRITICAL, "database unreachable: refused"),
     (health.DbProbe(True, 0.7, 0.01, None), [], _host(), Status.WARNING, "database latency 700 ms"),
     (health.DbProbe(True, 2.5, 0.01, None), [], _host(), Status.CRITICAL, "database latency 2500 ms"),
-    (UP, [Probe("api", "u", False, 500, 0.1, "HTTP 500")], _host(), Status.CRITICAL, "endpoint api (u): HTTP 500"),
+    (UP, [Probe("api", "u", False, 500, 0.1, "HTTP 500")], _host(), Status.CRITICAL, "endpoint api: HTTP 500; url u"),
     (UP, [], _host(cpu=92), Status.WARNING, "CPU at 92%"),
     (UP, [], _host(mem=99), Status.CRITICAL, "memory at 99%"),
     (UP, [], _host(disk=86), Status.WARNING, "disk / at 86%"),

@@ -105,7 +105,7 @@ def evaluate(db: DbProbe, probes: list[Probe], hostf: host.HostFacts, settings: 
     for p in probes:
         figures[f"endpoint_up.{p.name}"] = 1.0 if p.ok else 0.0
         if not p.ok:
-            problems.append((Status.CRITICAL, f"endpoint {p.name} ({p.url}): {p.reason}"))
+            problems.append((Status.CRITICAL, f"endpoint {p.name}: {p.reason}; url {p.url}"))
     figures["cpu_percent"] = hostf.cpu_percent
     figures["memory_percent"] = hostf.memory_percent
     for name, value, limits in (("CPU", hostf.cpu_percent, settings.cpu_percent),
