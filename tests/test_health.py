@@ -124,7 +124,7 @@ def test_failing_endpoints_each_have_a_reason_a_report_and_an_alert(
     assert report.parent == cfg.report_dir and oct(report.stat().st_mode & 0o777) == "0o600"
     text = report.read_text()
     for needle in ("## What failed", "endpoint slow", "timed out", "connection refused", "max_connections",
-                   "## Top processes", "## Host resources", "## Recent errors"):
+                   "## Top processes", "## Host resources", "## Recent warnings and errors"):
         assert needle in text, needle
     assert len(webhook.texts) == 1 and "health" in webhook.texts[0]
 
@@ -162,6 +162,7 @@ def test_tls_verified_with_ca_file_and_rejected_without(make_config: Callable[..
 def test_database_down_is_critical_with_report(make_config: Callable[..., LoadedConfig]) -> None:
     cfg = make_config({"database": {"port": free_port(), "connect_timeout_seconds": 2},
                        "procedures": {"health": RELAXED}})
+    run_one(cfg, "trading-summary")   # an earlier run fails too: its log line belongs in the report
     result, _ = run_one(cfg, "health")
     assert result.status is Status.CRITICAL
     assert result.figures["db_up"] == 0 and "db_latency_seconds" not in result.figures
@@ -169,6 +170,8 @@ def test_database_down_is_critical_with_report(make_config: Callable[..., Loaded
     assert "no HTTP endpoints configured" in result.summary
     text = Path(result.artifacts[0]).read_text()
     assert "unreachable" in text
+    recent = text.split("## Recent warnings and errors in run logs")[1]
+    assert "trading-summary: CRITICAL: database unreachable" in recent
 
 
 def test_resource_threshold_breach_warns(make_config: Callable[..., LoadedConfig], tmp_path: Path) -> None:

@@ -28,12 +28,12 @@ def test_figures_match_the_database(make_config: Callable[..., LoadedConfig], pg
     assert f["db_connections"] >= 1
     table_figures = [k for k in f if k.startswith("table_bytes.")]
     assert len(table_figures) == 3
-    assert f["table_bytes.public.trades"] == biggest
+    assert f["table_bytes.trades"] == biggest
     assert 0 < f["disk_used_bytes"] <= f["disk_total_bytes"]
     assert 0 <= f["cpu_percent"] <= 100 and 0 < f["memory_percent"] <= 100
     assert "load1" in f
     assert stored_figure(cfg, "trades_rows") == [float(trades)]
-    assert result.details["database"]["largest_tables"][0]["table"] == "public.trades"
+    assert result.details["database"]["largest_tables"][0]["table"] == "trades"
 
 
 def test_unreachable_database_still_records_host_figures(make_config: Callable[..., LoadedConfig]) -> None:

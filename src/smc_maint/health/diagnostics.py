@@ -6,6 +6,7 @@ Everything in it passes :func:`redact`; the file is created 0600 because query t
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -52,13 +53,32 @@ def gather_db(conn: Any, long_query_seconds: float) -> DbDiagnostics:
     return diag
 
 
-def recent_log_errors(log_dir: Path, run_id: str, limit: int = 50) -> list[str]:
-    """WARNING/ERROR lines of this run's log file (the runner names it ``*_<run-id-suffix>.log``)."""
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+_BAD_RESULT = re.compile(r"^[\w.-]+: (WARNING|CRITICAL|UNKNOWN): ")
+
+
+def _noteworthy(line: str) -> bool:
+    """A WARNING/ERROR record, or the runner's line for a procedure that was not ok."""
+    parts = line.split(" ", 4)  # date time level logger: message
+    if len(parts) < 5:
+        return False
+    return parts[2] in ("WARNING", "ERROR", "CRITICAL") or bool(_BAD_RESULT.match(parts[4]))
+
+
+def recent_log_errors(log_dir: Path, *, runs: int = 3, limit: int = 50) -> list[str]:
+    """WARNING/ERROR lines of the newest ``runs`` run logs (this run's included), oldest first."""
+    logs = sorted(log_dir.glob("*.log"), key=_mtime, reverse=True)[:runs]
     lines: list[str] = []
-    for path in sorted(log_dir.glob(f"*_{run_id[-8:]}.log")):
+    for path in reversed(logs):
         try:
             with path.open(encoding="utf-8", errors="replace") as fh:
-                lines.extend(ln.rstrip() for ln in fh if " WARNING " in ln or " ERROR " in ln or " CRITICAL " in ln)
+                lines.extend(f"{path.name}: {ln.rstrip()}" for ln in fh if _noteworthy(ln))
         except OSError:
             continue
     return lines[-limit:]
@@ -106,7 +126,7 @@ def render(*, at: datetime, run_id: str, problems: list[str], db_error: str | No
     out += ["", "## Top processes", ""]
     out += _table(["pid", "name", "cpu %", "mem %"],
                   ([p.pid, p.name, f"{p.cpu_percent:.1f}", f"{p.memory_percent:.1f}"] for p in processes))
-    out += ["", "## Recent errors in this run's log", ""]
+    out += ["", "## Recent warnings and errors in run logs", ""]
     out += [f"    {ln}" for ln in log_lines] or ["(none)"]
     return redact("\n".join(out) + "\n")
 

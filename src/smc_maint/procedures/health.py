@@ -153,7 +153,7 @@ def _report(ctx: Context, settings: Settings, db: DbProbe, probes: list[Probe], 
     text = diagnostics.render(
         at=ctx.clock.now(), run_id=ctx.run_id, problems=problems, db_error=db.error, db_latency=db.latency_seconds,
         probes=probes, host=hostf, processes=processes, db=db_diag,
-        log_lines=diagnostics.recent_log_errors(ctx.cfg.log_dir, ctx.run_id))
+        log_lines=diagnostics.recent_log_errors(ctx.cfg.log_dir))
     return diagnostics.write(ctx.report_dir, ctx.run_id, text)
 
 

@@ -56,7 +56,8 @@ WHERE backend_type = 'client backend' GROUP BY 1 ORDER BY 1
 """
 
 TABLES_QUERY = """
-SELECT n.nspname || '.' || c.relname, pg_total_relation_size(c.oid)
+SELECT CASE WHEN n.nspname = 'public' THEN c.relname ELSE n.nspname || '.' || c.relname END,
+       pg_total_relation_size(c.oid)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'm')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'
