@@ -153,6 +153,7 @@ def run_group(
     history: History | None = None,
     interactive: bool = False,
     on_result: Callable[[ProcedureOutcome], None] | None = None,
+    on_start: Callable[[str], None] | None = None,
 ) -> RunOutcome:
     """Run ``group`` (or ``only`` some of its procedures) and record everything.
 
@@ -169,9 +170,11 @@ def run_group(
         t0 = time.monotonic()
         run_id = f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
         log_path = cfg.log_dir / f"{group}_{started:%Y%m%d_%H%M%S}_{run_id[-8:]}.log"
-        stale = hist.mark_interrupted(group, started)
+        stale = hist.mark_interrupted(group, started, keep=_maybe_alive(cfg, ids, host, started))
         hist.begin_run(run_id, group, started, ids, trigger=trigger, slot=slot, dry_run=dry_run,
                        log_path=str(log_path), pid=os.getpid(), host=host)
+        if on_start:
+            on_start(run_id)
         outcomes: list[ProcedureOutcome] = []
         deliveries: list[Delivery] = []
         with _RunLog(log_path):
@@ -205,6 +208,29 @@ def run_group(
             hist.finish_run(run_id, status.value, clock.now(), duration)
             log.info("run %s finished: %s in %.2f s", run_id, status.value.upper(), duration)
     return RunOutcome(run_id, group, status, started, duration, log_path, outcomes, deliveries)
+
+
+def _maybe_alive(cfg: LoadedConfig, ids: Sequence[str], host: str, now: datetime
+                 ) -> Callable[[str, int, datetime], bool]:
+    """Whether a run marked running may still be alive: ours if its pid lives, another host's
+    (a replica sharing the history store) until it has outlived every procedure's timeout."""
+    timeouts = cfg.config.runner.timeouts
+    longest = sum(timeouts.get(p, cfg.config.runner.timeout_seconds) for p in ids) + 300
+
+    def keep(run_host: str, pid: int, started_at: datetime) -> bool:
+        if run_host != host:
+            return (now - started_at).total_seconds() < longest
+        if pid <= 0 or pid == os.getpid():
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    return keep
 
 
 def _run_one(cfg: LoadedConfig, hist: History, clock: Clock, run_id: str, group: str, pid: str,

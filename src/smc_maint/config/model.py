@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..redact import register_secret
 from ..result import Status
+from ..scheduling.config import ScheduleConfig
 
 
 class Section(BaseModel):
@@ -135,6 +136,7 @@ class Config(Section):
     runner: RunnerConfig = RunnerConfig()
     platform: PlatformConfig = PlatformConfig()
     embedded: EmbeddedConfig = EmbeddedConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
     procedures: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="per-procedure settings, keyed by procedure id"
     )

@@ -221,10 +221,17 @@ class History:
              redact(error) if error else None),
         )
 
-    def mark_interrupted(self, group: str, finished_at: datetime, *, exclude: str | None = None) -> list[str]:
-        """Close runs of ``group`` still marked running. Call only while holding the group lock."""
-        rows = self._exec("SELECT id FROM runs WHERE group_name = ? AND status = ?", (group, RUNNING))
-        ids = [r[0] for r in rows if r[0] != exclude]
+    def mark_interrupted(self, group: str, finished_at: datetime, *, exclude: str | None = None,
+                         keep: Callable[[str, int, datetime], bool] | None = None) -> list[str]:
+        """Close runs of ``group`` still marked running. Call only while holding the group lock.
+
+        ``keep(host, pid, started_at)`` spares runs that may still be alive elsewhere (another
+        replica writing to the same history store).
+        """
+        rows = self._exec("SELECT id, host, pid, started_at FROM runs WHERE group_name = ? AND status = ?",
+                          (group, RUNNING))
+        ids = [r[0] for r in rows
+               if r[0] != exclude and not (keep and keep(r[1], int(r[2]), parse_iso(r[3])))]
         for run_id in ids:
             self._exec(
                 "UPDATE runs SET status = ?, finished_at = ?, note = ? WHERE id = ?",
@@ -250,6 +257,16 @@ class History:
             (*params, limit),
         )
         return [_run(r) for r in rows]
+
+    def first_started_at(self) -> datetime | None:
+        """When this history recorded its first run (of any group): nothing was expected before."""
+        rows = self._exec("SELECT min(started_at) FROM runs")
+        return parse_iso(rows[0][0]) if rows and rows[0][0] else None
+
+    def latest_slot(self, group: str) -> datetime | None:
+        """The newest scheduled slot recorded for ``group`` (any outcome)."""
+        rows = self._exec("SELECT max(slot) FROM runs WHERE group_name = ? AND slot IS NOT NULL", (group,))
+        return parse_iso(rows[0][0]) if rows and rows[0][0] else None
 
     def run(self, run_id: str) -> RunRow | None:
         rows = self._exec(f"SELECT {_RUN_COLS} FROM runs WHERE id = ?", (run_id,))

@@ -1,0 +1,1 @@
+"""Kubernetes deployment of smc-maint: CronJobs per group plus least-privilege RBAC."""
