@@ -43,6 +43,8 @@ def check_image(ref: str) -> str:
     """Accept an image pinned by a tag other than ``latest`` or by a sha256 digest."""
     if _DIGEST.search(ref):
         return ref
+    if "@" in ref:
+        raise ConfigError(f"image {ref!r}: malformed digest; pin with @sha256:<64 hex digits> or a version tag")
     last = ref.rsplit("/", 1)[-1]
     match = _TAG.search(last)
     if not match:

@@ -29,6 +29,7 @@ class GroupSchedule(_Strict):
     max_age_hours: float | None = Field(None, gt=0, description="missed slots older than this never run")
     grace_minutes: float = Field(60, gt=0, description="a slot counts as on time (and not yet missed) this long")
     ping_url_env: str | None = Field(None, description="env var holding a Healthchecks-style ping URL (secret)")
+    only: list[str] | None = Field(None, description="run only these procedures of the group (default: all)")
 
     @field_validator("cron")
     @classmethod
@@ -91,6 +92,11 @@ class ScheduleConfig(_Strict):
         unknown = sorted(set(merged) - set(registry.GROUPS))
         if unknown:
             raise ValueError(f"unknown group {unknown[0]!r} (groups: {', '.join(registry.GROUPS)})")
+        for name, item in merged.items():
+            only = item.get("only") if isinstance(item, dict) else getattr(item, "only", None)
+            strangers = [p for p in only or [] if p not in registry.GROUPS[name]]
+            if strangers:
+                raise ValueError(f"{name}.only: not in group {name}: {', '.join(map(str, strangers))}")
         return merged
 
     def zone(self) -> ZoneInfo:

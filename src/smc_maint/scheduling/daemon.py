@@ -55,10 +55,11 @@ def scheduled_groups(cfg: LoadedConfig, only: str | None = None) -> list[str]:
 def run_slot(cfg: LoadedConfig, group: str, slot: datetime, trigger: str, *, history: History | None = None,
              clock: Clock | None = None, runner: Callable[..., RunOutcome] = run_group) -> SlotOutcome:
     """Run ``group`` for ``slot`` with dead-man pings; a slot taken or a lock held is an outcome."""
-    pinger = Pinger.from_env(cfg.config.schedule.groups[group].ping_url_env)
+    gs = cfg.config.schedule.groups[group]
+    pinger = Pinger.from_env(gs.ping_url_env)
     log.info("%s slot %s: starting (%s)", group, slot.isoformat(), trigger)
     try:
-        outcome = runner(cfg, group, trigger=trigger, slot=slot, history=history, clock=clock,
+        outcome = runner(cfg, group, only=gs.only, trigger=trigger, slot=slot, history=history, clock=clock,
                          on_start=lambda run_id: pinger.start())
     except SlotTaken:
         log.info("%s slot %s: already ran or running elsewhere; skipped", group, slot.isoformat())
@@ -119,9 +120,7 @@ class Scheduler:
         log.info("scheduler started: groups %s, time zone %s", ", ".join(groups) or "(none)",
                  self.cfg.config.schedule.timezone)
         while not self.stop.is_set():
-            self.busy = True
-            run_due(self.cfg, source="scheduler", clock=self.clock)
-            self.busy = False
+            run_due(self.cfg, source="scheduler", clock=self.clock, runner=self._run)
             now = self.clock.now()
             wake = next_wake(self.cfg, now)
             delay = self.max_sleep if wake is None else (wake - now).total_seconds()
@@ -129,3 +128,9 @@ class Scheduler:
                 log.debug("next slot %s; sleeping %.0f s", wake.isoformat(), min(delay, self.max_sleep))
             self.stop.wait(max(0.5, min(delay, self.max_sleep)))
         log.info("scheduler stopped")
+
+    def _run(self, *args: Any, **kwargs: Any) -> RunOutcome:
+        self.busy = True  # stays True if a signal interrupts the run: the CLI reports it
+        outcome = run_group(*args, **kwargs)
+        self.busy = False
+        return outcome
