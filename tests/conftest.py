@@ -11,6 +11,7 @@ import secrets
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -36,6 +37,16 @@ def need(condition: bool, what: str) -> None:
         if IN_CI:
             pytest.fail(f"required test component missing in CI: {what}")
         pytest.skip(f"missing: {what}")
+
+
+def wait_for(cond: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    """Poll ``cond`` until true; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="session")

@@ -124,3 +124,12 @@ def test_disabled_group_is_a_suspended_cronjob(tmp_path: Path) -> None:
     objects = all_groups(tmp_path, "  groups:\n    quarterly:\n      enabled: false\n")
     quarterly = next(o for o in objects if o["metadata"]["name"] == "smc-maint-quarterly")
     assert quarterly["spec"]["suspend"] is True
+
+
+def test_dockerfile_is_non_root_pinned_and_matches_the_pod_user() -> None:
+    text = (Path(__file__).parent.parent / "Dockerfile").read_text()
+    bases = [line.split("=", 1)[1] for line in text.splitlines() if line.startswith("ARG PYTHON_IMAGE=")]
+    assert bases and all(":latest" not in b and ":" in b for b in bases)
+    user = [line.split()[1] for line in text.splitlines() if line.startswith("USER ")]
+    assert user == [f"{manifests.RUN_AS}:{manifests.RUN_AS}"]  # runAsNonRoot needs a numeric user
+    assert "postgresql-client-15" in text and 'ENTRYPOINT ["smc-maint"]' in text

@@ -17,18 +17,10 @@ import psycopg
 import pytest
 import yaml
 
+from conftest import wait_for
 from smc_maint.adapters.clock import parse_iso
 from smc_maint.config.loader import LoadedConfig
 from smc_maint.history import History, open_postgres, open_sqlite
-
-
-def wait_for(cond: Callable[[], bool], what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def waiting_on_lock(pg: Any, dbname: str) -> bool:

@@ -13,19 +13,11 @@ from typing import Any
 
 import psycopg
 
+from conftest import wait_for
 from smc_maint.config.loader import LoadedConfig
 from smc_maint.history import open_history
 
 OFF = {"enabled": False}
-
-
-def wait_for(cond: Callable[[], bool], what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def start_scheduler(cfg: LoadedConfig, tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
