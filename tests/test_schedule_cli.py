@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import need
 from smc_maint.errors import ConfigError
 from smc_maint.scheduling.systemd import on_calendar
+
+from .conftest import need
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

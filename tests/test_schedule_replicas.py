@@ -17,10 +17,11 @@ import psycopg
 import pytest
 import yaml
 
-from conftest import wait_for
 from smc_maint.adapters.clock import parse_iso
 from smc_maint.config.loader import LoadedConfig
 from smc_maint.history import History, open_postgres, open_sqlite
+
+from .conftest import wait_for
 
 
 def waiting_on_lock(pg: Any, dbname: str) -> bool:

@@ -13,9 +13,10 @@ from typing import Any
 
 import psycopg
 
-from conftest import wait_for
 from smc_maint.config.loader import LoadedConfig
 from smc_maint.history import open_history
+
+from .conftest import wait_for
 
 OFF = {"enabled": False}
 
