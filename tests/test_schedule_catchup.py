@@ -139,3 +139,18 @@ def test_detect_missed_rules() -> None:
     assert len(detect_missed("daily", slots, {slots[0]: good, slots[1]: good}, [partial])) == 1
     # A critical result is a run that did its work (its own alert fired): not a missed slot.
     assert detect_missed("daily", slots, dict.fromkeys(slots, RunFact("r", slots[0], "critical")), []) == []
+
+
+def test_a_slot_blocked_by_a_manual_run_holding_the_lock_runs_on_the_next_wake(
+        sched_config: Callable[..., LoadedConfig]) -> None:
+    from smc_maint.lock import group_lock
+
+    cfg = sched_config()
+    at = FixedClock(utc(2026, 11, 29, 2, 0, 2))
+    with group_lock(cfg.lock_dir, "daily"):  # a manual `smc-maint run daily` is in progress
+        blocked = run_due(cfg, source="scheduler", clock=at)
+    assert [(o.slot, o.state) for o in blocked] == [(utc(2026, 11, 29, 2), "locked")]
+    assert _slots_run(cfg) == {}
+    at.advance(60)
+    retried = run_due(cfg, source="scheduler", clock=at)
+    assert [(o.slot, o.state, o.trigger) for o in retried] == [(utc(2026, 11, 29, 2), "ran", "scheduler")]

@@ -59,7 +59,6 @@ def history_store(request: pytest.FixtureRequest, tmp_path: Path, pg: Any,
         conn.execute(f'CREATE DATABASE "{name}"')
     dsn = f"host=127.0.0.1 port={pg.port} user=postgres password={pg.password} dbname={name}"
     monkeypatch.setenv("SMC_MAINT_HISTORY_DSN", dsn)
-    open_postgres(dsn)  # create the schema once, as an install step would
     yield {"backend": "postgresql"}, lambda: open_postgres(dsn)
     with pg.connect() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -141,6 +141,10 @@ class History:
         script = files("smc_maint.history").joinpath("schema.sql").read_text(encoding="utf-8")
         statements = [s.strip() for s in script.split(";") if s.strip()]
         with self._tx() as cur:
+            if self._paramstyle == "format":
+                # Two replicas starting on a fresh PostgreSQL would race in CREATE ... IF NOT EXISTS
+                # (a unique violation in pg_type); serialise schema creation per database.
+                cur.execute("SELECT pg_advisory_xact_lock(7419823550561)")
             for stmt in statements:
                 body = "\n".join(line for line in stmt.splitlines() if not line.strip().startswith("--"))
                 if body.strip():
