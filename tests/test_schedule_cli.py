@@ -123,3 +123,18 @@ def test_missed_cli_reports_a_failed_slot_with_exit_code(tmp_path: Path) -> None
     assert result.returncode == 2  # several hourly slots in a row did not run
     assert {f["kind"] for f in findings} == {"missed"} and len(findings) >= 2
     assert all(f["group"] == "daily" for f in findings)
+
+
+def test_systemd_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
+    need(shutil.which("systemd-analyze") is not None, "systemd-analyze")
+    cfg = write_config(tmp_path, "schedule:\n  timezone: Europe/Warsaw\n")
+    out = tmp_path / "units"
+    exe = str(Path(sys.executable).parent / "smc-maint")
+    result = cli("schedule", "systemd", "--output-dir", str(out), "--executable", exe, "--config", str(cfg),
+                 cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    units = sorted(str(p) for p in out.iterdir())
+    assert units
+    check = subprocess.run(["systemd-analyze", "verify", *units], capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stderr
+    assert "Failed" not in check.stderr and "Unknown" not in check.stderr, check.stderr
