@@ -34,6 +34,14 @@ class HostFacts:
     load1: float | None
     disks: list[DiskUsage] = field(default_factory=list)
     disk_errors: list[DiskError] = field(default_factory=list)
+    cpu_count: int = 1
+
+    @property
+    def sustained_cpu_percent(self) -> float:
+        """CPU use that lasted: the sample, capped by the 1-minute load per CPU (a spike is not an outage)."""
+        if self.load1 is None:
+            return self.cpu_percent
+        return min(self.cpu_percent, self.load1 / max(self.cpu_count, 1) * 100)
 
 
 @dataclass(frozen=True)
@@ -67,7 +75,7 @@ def collect(disk_paths: list[Path], cpu_sample_seconds: float = 0.5) -> HostFact
     except OSError:
         load1 = None
     disks, errors = disk_usage(disk_paths)
-    return HostFacts(cpu, memory, load1, disks, errors)
+    return HostFacts(cpu, memory, load1, disks, errors, psutil.cpu_count() or 1)
 
 
 def top_processes(limit: int = 10, sample_seconds: float = 0.3) -> list[ProcessInfo]:

@@ -22,6 +22,7 @@ from ..health import diagnostics
 from ..health.endpoints import Endpoint, Probe, probe_all
 from ..redact import redact
 from ..result import Result, Status, worst
+from ..scheduling.missed import MissedRun, missed_run_findings
 
 
 class Limits(Section):
@@ -47,6 +48,7 @@ class Settings(Section):
     cpu_sample_seconds: float = Field(1.0, gt=0, le=10)
     long_query_seconds: float = Field(60, gt=0, description="queries running longer go into the report")
     top_processes: int = Field(10, ge=0, le=100)
+    check_schedule: bool = Field(True, description="report missed or failed scheduled runs (from history)")
 
     @model_validator(mode="after")
     def _unique_names(self) -> Settings:
@@ -87,10 +89,12 @@ def _level(value: float, limits: Limits) -> Status:
     return Status.OK
 
 
-def evaluate(db: DbProbe, probes: list[Probe], hostf: host.HostFacts, settings: Settings
-             ) -> tuple[Status, list[str], dict[str, float]]:
+def evaluate(db: DbProbe, probes: list[Probe], hostf: host.HostFacts, settings: Settings,
+             missed: list[MissedRun] | None = None) -> tuple[Status, list[str], dict[str, float]]:
     """Pure decision: overall status, the problems in words, and the figures."""
     problems: list[tuple[Status, str]] = []
+    for m in missed or []:
+        problems.append((Status(m.severity), m.message))
     figures: dict[str, float] = {"db_up": 1.0 if db.up else 0.0}
     if not db.up:
         problems.append((Status.CRITICAL, f"database unreachable: {db.error}"))
@@ -108,7 +112,7 @@ def evaluate(db: DbProbe, probes: list[Probe], hostf: host.HostFacts, settings: 
             problems.append((Status.CRITICAL, f"endpoint {p.name}: {p.reason}; url {p.url}"))
     figures["cpu_percent"] = hostf.cpu_percent
     figures["memory_percent"] = hostf.memory_percent
-    for name, value, limits in (("CPU", hostf.cpu_percent, settings.cpu_percent),
+    for name, value, limits in (("CPU", hostf.sustained_cpu_percent, settings.cpu_percent),
                                 ("memory", hostf.memory_percent, settings.memory_percent)):
         level = _level(value, limits)
         if level is not Status.OK:
@@ -161,7 +165,15 @@ def run(ctx: Context, settings: Settings) -> Result:
     db = probe_db(ctx)
     probes = probe_all(settings.endpoints)
     hostf = host.collect(settings.disk_paths, settings.cpu_sample_seconds)
-    status, problems, figures = evaluate(db, probes, hostf, settings)
+    missed: list[MissedRun] = []
+    schedule_error = None
+    if settings.check_schedule:
+        try:
+            missed = missed_run_findings(ctx.cfg, ctx.history, ctx.clock.now())
+        except Exception as exc:  # history trouble must not hide the rest of the health check
+            schedule_error = redact(f"{type(exc).__name__}: {exc}")
+    status, problems, figures = evaluate(db, probes, hostf, settings, missed)
+    figures["missed_runs"] = float(len(missed))
     details: dict[str, Any] = {
         "database": {"up": db.up, "latency_seconds": db.latency_seconds, "connect_seconds": db.connect_seconds,
                      "error": db.error},
@@ -170,7 +182,10 @@ def run(ctx: Context, settings: Settings) -> Result:
         "host": {"cpu_percent": hostf.cpu_percent, "memory_percent": hostf.memory_percent, "load1": hostf.load1,
                  "disks": [vars(d) for d in hostf.disks], "disk_errors": [vars(e) for e in hostf.disk_errors]},
         "problems": problems,
+        "missed_runs": [m.to_json() for m in missed],
     }
+    if schedule_error:
+        details["schedule_error"] = schedule_error
     artifacts: tuple[str, ...] = ()
     if status is not Status.OK:
         try:
