@@ -18,6 +18,7 @@ PROCEDURES: dict[str, str] = {
     "vulnerability-review": "smc_maint.procedures.vulnerability_review",
     "trading-summary": "smc_maint.procedures.trading_summary",
     "performance-review": "smc_maint.procedures.performance_review",
+    "maintenance-report": "smc_maint.procedures.maintenance_report",
 }
 
 GROUPS: dict[str, list[str]] = {
@@ -30,7 +31,10 @@ GROUPS: dict[str, list[str]] = {
         "trading-summary",
     ],
     "weekly": [],
-    "monthly": ["performance-review"],
+    "monthly": [
+        "performance-review",
+        "maintenance-report",  # last: reports on the month, including the runs above
+    ],
     "quarterly": [],
 }
 

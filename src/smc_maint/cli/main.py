@@ -93,6 +93,10 @@ def run(
     """Run a group of procedures; exit code is the worst status (0 ok, 1 warning, 2 critical, 3 unknown)."""
     cfg = load(config)
     outcome = run_with_progress(cfg, group, as_json=as_json, only=only, dry_run=dry_run)
+    if not dry_run:
+        from ..reporting.publish import publish_configured
+
+        publish_configured(cfg)  # node_exporter textfile / Pushgateway, when configured; never fails the run
     if as_json:
         emit_json(outcome.to_json())
     else:
@@ -152,12 +156,16 @@ def config_init(
 
 def _register_subcommands() -> None:
     """Sub-applications live in their own modules; each adds itself here."""
-    from . import demo_cmd, k8s_cmd, schedule_cmd
+    from . import dashboard_cmd, demo_cmd, k8s_cmd, metrics_cmd, report_cmd, schedule_cmd, serve_cmd
 
     app.add_typer(demo_cmd.app, name="demo")
     app.add_typer(schedule_cmd.app, name="schedule")
     app.command("scheduler")(schedule_cmd.scheduler)
     app.add_typer(k8s_cmd.app, name="k8s")
+    app.command("report")(report_cmd.report)
+    app.command("serve")(serve_cmd.serve)
+    app.add_typer(dashboard_cmd.app, name="dashboard")
+    app.add_typer(metrics_cmd.app, name="metrics")
 
 
 _register_subcommands()

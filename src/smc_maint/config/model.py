@@ -127,6 +127,9 @@ class EmbeddedConfig(Section):
     port: int = Field(54329, ge=1024, le=65535)
 
 
+from .observability import ReportingConfig, ServeConfig  # noqa: E402 - needs Section above
+
+
 class Config(Section):
     home: Path | None = Field(None, description="state directory; default SMC_MAINT_HOME or data dir")
     database: DatabaseConfig = DatabaseConfig()
@@ -137,6 +140,8 @@ class Config(Section):
     platform: PlatformConfig = PlatformConfig()
     embedded: EmbeddedConfig = EmbeddedConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    reporting: ReportingConfig = ReportingConfig()
+    serve: ServeConfig = ServeConfig()
     procedures: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="per-procedure settings, keyed by procedure id"
     )

@@ -308,6 +308,91 @@ class History:
         rows = self._exec(sql + " ORDER BY at", params)
         return [FigurePoint(parse_iso(r[0]), float(r[1]), r[2], r[3]) for r in rows]
 
+    # -- reading for reports and metrics (dry runs excluded) -------------------------------------
+    def results_between(self, since: datetime, until: datetime) -> list[ResultRow]:
+        """Every result started in [since, until), oldest first."""
+        cols = ", ".join("r." + c.strip() for c in _RESULT_COLS.split(","))
+        rows = self._exec(
+            f"SELECT {cols} FROM results r JOIN runs u ON u.id = r.run_id WHERE u.dry_run = 0 "
+            "AND r.started_at >= ? AND r.started_at < ? ORDER BY r.started_at",
+            (iso(since), iso(until)),
+        )
+        return [_result(r) for r in rows]
+
+    def figures_between(self, since: datetime, until: datetime, *, prefix: str | None = None
+                        ) -> dict[str, list[FigurePoint]]:
+        """Figures recorded in [since, until) by name (optionally only names starting ``prefix``)."""
+        sql = ("SELECT f.name, f.at, f.value, f.run_id, f.procedure_id FROM figures f JOIN runs u ON u.id = f.run_id "
+               "WHERE u.dry_run = 0 AND f.at >= ? AND f.at < ?")
+        params: list[Any] = [iso(since), iso(until)]
+        if prefix:
+            sql += " AND f.name LIKE ?"
+            params.append(prefix.replace("%", "").replace("_", "\\_") + "%")
+            sql += " ESCAPE '\\'"
+        out: dict[str, list[FigurePoint]] = {}
+        for r in self._exec(sql + " ORDER BY f.at", params):
+            out.setdefault(r[0], []).append(FigurePoint(parse_iso(r[1]), float(r[2]), r[3], r[4]))
+        return out
+
+    def latest_figures(self) -> dict[str, FigurePoint]:
+        """The newest recorded value of every figure name."""
+        rows = self._exec(
+            "SELECT f.name, f.at, f.value, f.run_id, f.procedure_id FROM figures f JOIN ("
+            " SELECT f2.name AS name, max(f2.at) AS at FROM figures f2 JOIN runs u ON u.id = f2.run_id"
+            " WHERE u.dry_run = 0 GROUP BY f2.name) m ON m.name = f.name AND m.at = f.at"
+        )
+        return {r[0]: FigurePoint(parse_iso(r[1]), float(r[2]), r[3], r[4]) for r in rows}
+
+    def latest_results(self, *, statuses: Sequence[str] | None = None) -> dict[str, ResultRow]:
+        """The newest result of every procedure (only with one of ``statuses`` when given)."""
+        cols = ", ".join("r." + c.strip() for c in _RESULT_COLS.split(","))
+        filt, params = "", []
+        if statuses:
+            filt = f" AND r2.status IN ({', '.join('?' for _ in statuses)})"
+            params = list(statuses)
+        rows = self._exec(
+            f"SELECT {cols} FROM results r JOIN ("
+            " SELECT r2.procedure_id AS pid, max(r2.started_at) AS at FROM results r2"
+            f" JOIN runs u ON u.id = r2.run_id WHERE u.dry_run = 0{filt} GROUP BY r2.procedure_id"
+            ") m ON m.pid = r.procedure_id AND m.at = r.started_at",
+            params,
+        )
+        return {res.procedure_id: res for res in (_result(r) for r in rows)}
+
+    def result_counts(self) -> list[tuple[str, str, int]]:
+        """(procedure, status, how many results) over the whole history."""
+        rows = self._exec(
+            "SELECT r.procedure_id, r.status, count(*) FROM results r JOIN runs u ON u.id = r.run_id "
+            "WHERE u.dry_run = 0 GROUP BY r.procedure_id, r.status"
+        )
+        return [(r[0], r[1], int(r[2])) for r in rows]
+
+    def run_counts(self) -> list[tuple[str, str, int]]:
+        """(group, status, how many runs) over the whole history."""
+        rows = self._exec("SELECT group_name, status, count(*) FROM runs WHERE dry_run = 0 "
+                          "GROUP BY group_name, status")
+        return [(r[0], r[1], int(r[2])) for r in rows]
+
+    def latest_runs_by_group(self) -> dict[str, RunRow]:
+        """The newest finished (non dry-run) run of every group."""
+        rows = self._exec(
+            f"SELECT {', '.join('u.' + c.strip() for c in _RUN_COLS.split(','))} FROM runs u JOIN ("
+            " SELECT group_name AS g, max(started_at) AS at FROM runs WHERE dry_run = 0 AND finished_at IS NOT NULL"
+            " GROUP BY group_name) m ON m.g = u.group_name AND m.at = u.started_at"
+        )
+        return {run.group: run for run in (_run(r) for r in rows)}
+
+    def recent_alerts(self, *, limit: int = 50, since: datetime | None = None) -> list[dict[str, Any]]:
+        """Alerts newest first, with the run they belong to."""
+        sql = "SELECT run_id, procedure_id, at, channel, status, delivered, attempts, error FROM alerts"
+        params: list[Any] = []
+        if since:
+            sql += " WHERE at >= ?"
+            params.append(iso(since))
+        rows = self._exec(sql + " ORDER BY at DESC LIMIT ?", (*params, limit))
+        keys = ("run_id", "procedure_id", "at", "channel", "status", "delivered", "attempts", "error")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
     def alerts(self, run_id: str) -> list[dict[str, Any]]:
         rows = self._exec(
             "SELECT procedure_id, at, channel, status, delivered, attempts, error FROM alerts WHERE run_id = ?",

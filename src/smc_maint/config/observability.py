@@ -1,0 +1,69 @@
+"""Configuration of reporting, metrics publishing and the web dashboard (``reporting:``, ``serve:``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+
+from .model import Section, read_secret
+
+# The runbook's CronJob times, in UTC (DESIGN.md: schedule in UTC by default to avoid DST gaps).
+DEFAULT_SCHEDULE = {
+    "daily": "0 2 * * *",
+    "weekly": "0 3 * * 0",
+    "monthly": "0 4 1 * *",
+    "quarterly": "0 5 1 1,4,7,10 *",
+}
+
+
+class PushgatewayConfig(Section):
+    """Prometheus Pushgateway for clusters without a long-running ``smc-maint serve``."""
+
+    url: str | None = Field(None, description="e.g. http://pushgateway:9091; unset = no push")
+    job: str = "smc-maint"
+    username_env: str | None = Field(None, description="env var with the basic-auth user")
+    password_env: str | None = Field(None, description="env var with the basic-auth password")
+    timeout_seconds: float = Field(10.0, gt=0)
+
+    def credentials(self) -> tuple[str, str] | None:
+        user = read_secret(self.username_env, None)
+        password = read_secret(self.password_env, None)
+        return (user, password) if user and password else None
+
+
+class ReportingConfig(Section):
+    """Which history feeds which metric, where metrics are published, which slots are expected."""
+
+    backup_procedures: list[str] = Field(
+        default_factory=lambda: ["backup-verify", "backup"],
+        description="procedures whose results count as backup attempts")
+    window_days: int = Field(30, ge=1, le=366, description="window of success-rate and uptime gauges")
+    textfile: Path | None = Field(None, description="node_exporter textfile (*.prom) written after each run")
+    pushgateway: PushgatewayConfig = PushgatewayConfig()
+    schedule: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_SCHEDULE),
+                                     description="cron (UTC) per group: expected slots in reports")
+    dashboard_url: str | None = Field(None, description="base URL of `smc-maint serve`, for links in reports")
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_cron(cls, value: dict[str, str]) -> dict[str, str]:
+        from croniter import croniter
+
+        for group, expr in value.items():
+            if not croniter.is_valid(expr):
+                raise ValueError(f"schedule.{group}: not a cron expression: {expr!r}")
+        return value
+
+
+class ServeConfig(Section):
+    """``smc-maint serve``: read-only dashboard and /metrics; triggering a run needs the token."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(9184, ge=0, le=65535)
+    token_env: str = "SMC_MAINT_SERVE_TOKEN"  # noqa: S105 - the name of a variable, not a secret
+    token_file: Path | None = None
+    log_tail_bytes: int = Field(200_000, ge=1024, description="how much of a run log the page shows")
+
+    def token(self) -> str | None:
+        return read_secret(self.token_env, self.token_file)

@@ -1,0 +1,1 @@
+"""Reporting over the run history: Prometheus metrics, Grafana dashboard, monthly report."""

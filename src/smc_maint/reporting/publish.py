@@ -1,0 +1,86 @@
+"""Publishing metrics for clusters without ``smc-maint serve``: node_exporter textfile and Pushgateway."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import pushadd_to_gateway, write_to_textfile
+from prometheus_client.exposition import basic_auth_handler, default_handler
+from prometheus_client.registry import CollectorRegistry
+
+from ..adapters.clock import Clock, SystemClock
+from ..config.loader import LoadedConfig
+from ..config.observability import PushgatewayConfig
+from ..history import open_history
+from ..redact import redact
+from .metrics import registry_for
+
+log = logging.getLogger("smc_maint.reporting.publish")
+
+
+def registry_from_config(cfg: LoadedConfig, clock: Clock | None = None) -> CollectorRegistry:
+    clock = clock or SystemClock()
+    rep = cfg.config.reporting
+    return registry_for(lambda: open_history(cfg), clock.now, window_days=rep.window_days,
+                        backup_procedures=rep.backup_procedures)
+
+
+def write_textfile(registry: CollectorRegistry, path: Path) -> None:
+    """Write the exposition atomically (temp file + rename): node_exporter never reads half a file."""
+    if path.suffix != ".prom":
+        raise ValueError(f"{path}: node_exporter's textfile collector reads only *.prom files")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_to_textfile(str(path), registry)
+
+
+def push(registry: CollectorRegistry, gw: PushgatewayConfig) -> None:
+    """POST (push-add): replaces only our metric names in the job's group, keeps the others."""
+    if not gw.url:
+        raise ValueError("reporting.pushgateway.url is not set")
+    creds = gw.credentials()
+    handler: Callable[..., Any] = default_handler
+    if creds is not None:
+        user, password = creds
+
+        def handler(url: str, method: str, timeout: float | None, headers: list[tuple[str, str]],
+                    data: bytes) -> Callable[[], None]:
+            return basic_auth_handler(url, method, timeout, headers, data, user, password)
+
+    pushadd_to_gateway(gw.url, job=gw.job, registry=registry, timeout=gw.timeout_seconds, handler=handler)
+
+
+@dataclass(frozen=True)
+class Published:
+    textfile: Path | None = None
+    pushed: bool = False
+    errors: tuple[str, ...] = ()
+
+
+def publish_configured(cfg: LoadedConfig, clock: Clock | None = None) -> Published:
+    """After a run: write the textfile and push, as configured; failures are reported, never raised."""
+    rep = cfg.config.reporting
+    if rep.textfile is None and not rep.pushgateway.url:
+        return Published()
+    registry = registry_from_config(cfg, clock)
+    errors: list[str] = []
+    written: Path | None = None
+    if rep.textfile is not None:
+        try:
+            write_textfile(registry, rep.textfile)
+            written = rep.textfile
+        except (OSError, ValueError) as exc:
+            errors.append(redact(f"textfile {rep.textfile}: {exc}"))
+    pushed = False
+    if rep.pushgateway.url:
+        try:
+            push(registry, rep.pushgateway)
+            pushed = True
+        except Exception as exc:  # urllib raises URLError/HTTPError/OSError; none may stop the run
+            errors.append(redact(f"pushgateway: {type(exc).__name__}: {exc}"))
+    for message in errors:
+        log.warning("metrics not published: %s", message)
+    return Published(written, pushed, tuple(errors))

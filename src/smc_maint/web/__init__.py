@@ -1,0 +1,1 @@
+"""``smc-maint serve``: the read-only web dashboard, ``/metrics`` and a token-protected run trigger."""
