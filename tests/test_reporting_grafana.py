@@ -1,0 +1,79 @@
+"""The exported Grafana dashboard: importable shape, datasource variable, only metrics we export."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from obs_history import GROUPS, SCRIPTS, install, record_october
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from smc_maint.config.loader import LoadedConfig
+from smc_maint.reporting.grafana import dashboard, metric_names
+from smc_maint.reporting.publish import registry_from_config
+
+
+class At:
+    def now(self) -> datetime:
+        return datetime(2026, 11, 1, 1, tzinfo=UTC)
+
+    def monotonic(self) -> float:
+        return 0.0
+
+
+def test_every_panel_queries_metrics_we_export(make_config: Callable[..., LoadedConfig],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    install(monkeypatch, GROUPS, SCRIPTS)
+    cfg = make_config()
+    record_october(cfg)
+    exported = {fam.name for fam in text_string_to_metric_families(
+        generate_latest(registry_from_config(cfg, At())).decode())}
+    exported |= {n + "_total" for n in exported}  # the parser strips _total from counter family names
+    board = dashboard()
+    used: set[str] = set()
+    for panel in board["panels"]:
+        assert panel["targets"], panel["title"]
+        for target in panel["targets"]:
+            names = metric_names(target["expr"])
+            assert names, f"{panel['title']}: {target['expr']} reads none of our metrics"
+            assert names <= exported, f"{panel['title']}: not exported: {names - exported}"
+            used |= names
+    titles = {p["title"] for p in board["panels"]}
+    for runbook_panel in ("System uptime", "Backup success rate", "Maintenance windows",
+                          "Security vulnerabilities by severity"):
+        assert runbook_panel in titles
+    for needed in ("Time since last success", "Backup size and age", "Restore test RTO",
+                   "Capacity forecast (30 days)"):
+        assert needed in titles
+    assert "smc_maint_procedure_last_success_timestamp_seconds" in used
+
+
+def test_datasource_is_a_variable_never_a_hard_coded_uid() -> None:
+    board = dashboard()
+    variables = {v["name"]: v for v in board["templating"]["list"]}
+    assert variables["datasource"]["type"] == "datasource"
+    assert variables["datasource"]["query"] == "prometheus"
+    for panel in board["panels"]:
+        assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
+        for target in panel["targets"]:
+            assert target["datasource"]["uid"] == "${datasource}"
+    assert board["schemaVersion"] >= 36 and board["id"] is None and board["uid"]
+    ids = [p["id"] for p in board["panels"]]
+    assert len(ids) == len(set(ids))
+    for panel in board["panels"]:
+        pos = panel["gridPos"]
+        assert 0 <= pos["x"] and pos["x"] + pos["w"] <= 24
+
+
+def test_cli_export_writes_importable_json(tmp_path: Path) -> None:
+    out = tmp_path / "dash.json"
+    proc = subprocess.run([sys.executable, "-m", "smc_maint", "dashboard", "export", "-o", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(out.read_text()) == json.loads(json.dumps(dashboard()))
