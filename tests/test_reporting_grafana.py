@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from obs_history import GROUPS, SCRIPTS, install, record_october
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from obs_history import GROUPS, SCRIPTS, install, record_october
 from smc_maint.config.loader import LoadedConfig
 from smc_maint.reporting.grafana import dashboard, metric_names
 from smc_maint.reporting.publish import registry_from_config
@@ -68,7 +68,7 @@ def test_datasource_is_a_variable_never_a_hard_coded_uid() -> None:
     assert len(ids) == len(set(ids))
     for panel in board["panels"]:
         pos = panel["gridPos"]
-        assert 0 <= pos["x"] and pos["x"] + pos["w"] <= 24
+        assert pos["x"] >= 0 and pos["x"] + pos["w"] <= 24
 
 
 def test_cli_export_writes_importable_json(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
 from obs_history import (
     API_DOWN_DAY,
     BACKUP_FAILED_DAY,
@@ -22,7 +23,6 @@ from obs_history import (
     record_october,
     run_at,
 )
-
 from smc_maint.config.loader import LoadedConfig
 from smc_maint.history import open_history
 from smc_maint.reporting.month import Month
