@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from obs_history import GROUPS, SCRIPTS, install, record_october
+from .obs_history import GROUPS, SCRIPTS, install, record_october
 from smc_maint.config.loader import LoadedConfig
 from smc_maint.reporting.grafana import dashboard, metric_names
 from smc_maint.reporting.publish import registry_from_config

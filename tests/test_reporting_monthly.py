@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from obs_history import (
+from .obs_history import (
     API_DOWN_DAY,
     BACKUP_FAILED_DAY,
     GROUPS,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import need
+from .conftest import need
 from smc_maint import demo
 from smc_maint.config.loader import LoadedConfig, load_config
 from smc_maint.runner import RunOutcome, run_group

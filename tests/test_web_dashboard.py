@@ -10,7 +10,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from obs_history import GROUPS, SCRIPTS, install, record_october
+from .obs_history import GROUPS, SCRIPTS, install, record_october
 from smc_maint.config.loader import LoadedConfig
 from smc_maint.history import open_history
 from smc_maint.web.app import DashboardApp

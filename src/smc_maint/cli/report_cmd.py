@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 
@@ -29,13 +28,13 @@ def report(
 ) -> None:
     """Write the monthly maintenance report; every number comes from recorded runs."""
     if fmt not in FORMATS:
-        raise click.BadParameter(f"must be one of {', '.join(FORMATS)}, got {fmt!r}", param_hint="--format")
+        raise typer.BadParameter(f"must be one of {', '.join(FORMATS)}, got {fmt!r}", param_hint="--format")
     cfg = load_config(config)
     now = SystemClock().now()
     try:
         which = Month.parse(month) if month else Month.of(now).previous()
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--month") from None
+        raise typer.BadParameter(str(exc), param_hint="--month") from None
     if which.start > now:
         raise SmcMaintError(f"{which} has not started yet: nothing is recorded for it")
     text = render(monthly_report(cfg, open_history(cfg), which, now), fmt,
