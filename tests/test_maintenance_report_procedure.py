@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Receiver
-from .obs_history import GROUPS, SCRIPTS, install, record_october, run_at
 from smc_maint.config.loader import LoadedConfig
 from smc_maint.history import open_history
+
+from .conftest import Receiver
+from .obs_history import GROUPS, SCRIPTS, install, record_october, run_at
 
 
 @pytest.fixture

@@ -13,10 +13,11 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from .obs_history import GROUPS, SCRIPTS, install, record_october
 from smc_maint.config.loader import LoadedConfig
 from smc_maint.reporting.grafana import dashboard, metric_names
 from smc_maint.reporting.publish import registry_from_config
+
+from .obs_history import GROUPS, SCRIPTS, install, record_october
 
 
 class At:

@@ -15,10 +15,11 @@ import pytest
 from prometheus_client import CollectorRegistry, Gauge, generate_latest, push_to_gateway
 from prometheus_client.parser import text_string_to_metric_families
 
-from .conftest import need
-from .obs_history import GROUPS, OCT, SCRIPTS, install, record_october, run_at
 from smc_maint.config.loader import LoadedConfig
 from smc_maint.reporting.publish import publish_configured, push, registry_from_config, write_textfile
+
+from .conftest import need
+from .obs_history import GROUPS, OCT, SCRIPTS, install, record_october, run_at
 
 NOW = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
 

@@ -12,6 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from smc_maint.config.loader import LoadedConfig
+from smc_maint.history import open_history
+from smc_maint.reporting.month import Month
+from smc_maint.reporting.render import render
+from smc_maint.reporting.service import monthly_report
+
 from .obs_history import (
     API_DOWN_DAY,
     BACKUP_FAILED_DAY,
@@ -23,11 +29,6 @@ from .obs_history import (
     record_october,
     run_at,
 )
-from smc_maint.config.loader import LoadedConfig
-from smc_maint.history import open_history
-from smc_maint.reporting.month import Month
-from smc_maint.reporting.render import render
-from smc_maint.reporting.service import monthly_report
 
 NOW = datetime(2026, 11, 2, 9, tzinfo=UTC)
 # The runbook template's placeholders: none may ever appear in a report.

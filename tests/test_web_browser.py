@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import need
 from smc_maint import demo
 from smc_maint.config.loader import LoadedConfig, load_config
 from smc_maint.runner import RunOutcome, run_group
 from smc_maint.web.app import DashboardApp
 from smc_maint.web.server import start_in_thread
+
+from .conftest import need
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

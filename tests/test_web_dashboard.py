@@ -10,11 +10,12 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from .obs_history import GROUPS, SCRIPTS, install, record_october
 from smc_maint.config.loader import LoadedConfig
 from smc_maint.history import open_history
 from smc_maint.web.app import DashboardApp
 from smc_maint.web.server import start_in_thread
+
+from .obs_history import GROUPS, SCRIPTS, install, record_october
 
 TOKEN = "tok-" + "5f1d2c3b4a5e6f708192a3b4c5d6e7f8"
 HOOK = "https://hooks.slack.com/services/T0/B0/obs-secret-hook"
