@@ -130,3 +130,15 @@ def test_cli_report_writes_the_month_and_refuses_bad_input(october: LoadedConfig
     assert bad.returncode == 64 and "YYYY-MM" in bad.stderr and "Traceback" not in bad.stderr
     fmt = subprocess.run([*base, "--month", "2026-10", "--format", "pdf"], capture_output=True, text=True)
     assert fmt.returncode == 64 and "--format" in fmt.stderr
+
+
+def test_a_slot_whose_period_is_still_open_is_pending_not_missed(
+        make_config: Callable[..., LoadedConfig], monkeypatch: pytest.MonkeyPatch) -> None:
+    install(monkeypatch, GROUPS, SCRIPTS)
+    cfg = make_config()
+    for day in (1, 2, 4):
+        run_at(cfg, "daily", datetime(2026, 10, day, 2, tzinfo=UTC))
+    report = monthly_report(cfg, open_history(cfg), Month(2026, 10), datetime(2026, 10, 5, 10, tzinfo=UTC))
+    health = next(c for c in report.completions if c.procedure == "health")
+    assert (health.completed, health.scheduled, health.missed) == (3, 4, ["2026-10-03"])  # the 5th is pending
+    assert not report.complete_month and "(month in progress)" in render(report, "md")

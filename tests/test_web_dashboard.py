@@ -108,3 +108,34 @@ def test_a_log_path_outside_the_log_dir_is_not_served(served: tuple[LoadedConfig
     page = httpx.get(url + "/runs/evil-run")
     assert page.status_code == 200 and "outside the configured log directory" in page.text
     assert "root:" not in page.text
+
+
+def test_cli_serve_answers_until_stopped(make_config: Callable[..., LoadedConfig]) -> None:
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    cfg = make_config()
+    assert cfg.source is not None
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "smc_maint", "serve", "-c", str(cfg.source), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                resp = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None, proc.communicate()[1]
+                assert time.monotonic() < deadline, "serve did not answer"
+                time.sleep(0.1)
+        assert resp.text == "ok\n"
+        assert "smc_maint_history_up 1.0" in httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+    assert "run trigger disabled" in err and "Traceback" not in err

@@ -28,7 +28,7 @@ def serve(
     trigger = "enabled (bearer token)" if cfg.config.serve.token() else (
         f"disabled (set {cfg.config.serve.token_env} to enable)")
     err.print(f"smc-maint dashboard on http://{bind}:{server.server_address[1]}/  metrics at /metrics; "
-              f"run trigger {trigger}")
+              f"run trigger {trigger}", soft_wrap=True)
     try:
         server.serve_forever()
     finally:

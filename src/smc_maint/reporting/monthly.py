@@ -15,7 +15,7 @@ from typing import Any
 from ..history.store import FigurePoint, History, ResultRow, RunRow
 from ..result import Status
 from .month import Month
-from .schedule import slots_between
+from .schedule import next_slot, slots_between
 
 COMPLETED = frozenset({"ok", "warning", "critical", "skipped"})  # the procedure reached a verdict
 SUCCESS = frozenset({"ok", "warning"})
@@ -177,7 +177,8 @@ def _when(at: datetime) -> str:
 
 def completions(facts: Facts, period_end: datetime) -> list[Completion]:
     """Scheduled vs completed slots per procedure: a slot counts if the procedure reached a verdict
-    (ok, warning, critical, skipped) between that slot and the next one."""
+    (ok, warning, critical, skipped) between that slot and the next one (results after the month
+    end are not read, so a month's last slot counts only runs inside the month)."""
     by_proc: dict[str, list[datetime]] = defaultdict(list)
     failed_by: dict[str, int] = defaultdict(int)
     for r in facts.results:
@@ -191,12 +192,17 @@ def completions(facts: Facts, period_end: datetime) -> list[Completion]:
         if not expr or not members:
             continue
         slots = slots_between(expr, facts.month.start, period_end)
-        bounds = [*slots[1:], period_end]
+        bounds = [*slots[1:], next_slot(expr, slots[-1])] if slots else []
         for pid in members:
             times = by_proc.get(pid, [])
-            missed = [slot for slot, nxt in zip(slots, bounds, strict=True)
-                      if not any(slot <= t < nxt for t in times)]
-            out.append(Completion(pid, group, UNIT.get(group, "slots"), len(slots), len(slots) - len(missed),
+            done = [any(slot <= t < nxt for t in times) for slot, nxt in zip(slots, bounds, strict=True)]
+            # the newest slot's period may still be open: without a result yet it is pending, not missed
+            if done and not done[-1] and bounds[-1] > facts.now:
+                done, counted = done[:-1], slots[:-1]
+            else:
+                counted = slots
+            missed = [slot for slot, ok in zip(counted, done, strict=True) if not ok]
+            out.append(Completion(pid, group, UNIT.get(group, "slots"), len(counted), sum(done),
                                   failed_by.get(pid, 0), [_day(m) for m in missed]))
     return out
 
