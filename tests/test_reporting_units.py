@@ -53,3 +53,9 @@ def test_formatting() -> None:
     assert fmt.seconds(3725) == "1 h 02 min" and fmt.seconds(42) == "42.0 s"
     assert fmt.ratio(29 / 30) == "96.67%" and fmt.ratio(1.0) == "100%" and fmt.ratio(None) == "no data"
     assert fmt.money(-12.5) == "-12.50"
+
+
+def test_missed_days_are_shown_as_ranges() -> None:
+    days = ["2026-10-03", "2026-10-01", "2026-10-02", "2026-10-05", "2026-10-07", "2026-10-08"]
+    assert fmt.day_ranges(days) == "2026-10-01 to 2026-10-03, 2026-10-05, 2026-10-07 to 2026-10-08"
+    assert fmt.day_ranges([]) == ""

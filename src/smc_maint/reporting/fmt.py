@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 
 def bytes_(value: float | None) -> str:
     if value is None:
@@ -39,6 +41,24 @@ def number(value: float | None) -> str:
     if value is None:
         return "not recorded"
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def day_ranges(days: list[str]) -> str:
+    """``["2026-10-01", "2026-10-02", "2026-10-05"]`` -> ``"2026-10-01 to 2026-10-02, 2026-10-05"``."""
+    parts: list[str] = []
+    run: list[date] = []
+    for d in sorted(date.fromisoformat(x) for x in days):
+        if run and d - run[-1] != timedelta(days=1):
+            parts.append(_span(run))
+            run = []
+        run.append(d)
+    if run:
+        parts.append(_span(run))
+    return ", ".join(parts)
+
+
+def _span(run: list[date]) -> str:
+    return str(run[0]) if len(run) == 1 else f"{run[0]} to {run[-1]}"
 
 
 FORMATTERS = {"bytes": bytes_, "seconds": seconds, "ratio": ratio, "money": money, "number": number}

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..history.store import FigurePoint, History, ResultRow, RunRow
 from ..result import Status
+from .fmt import day_ranges
 from .month import Month
 from .schedule import next_slot, slots_between
 
@@ -23,6 +24,7 @@ ISSUE = frozenset({"warning", "critical", "unknown"})
 UNIT = {"daily": "days", "weekly": "weeks", "monthly": "months", "quarterly": "quarters"}
 EMERGENCY = "emergency"
 RESTORE = "restore-test"
+REPORT = "maintenance-report"
 
 
 @dataclass(frozen=True)
@@ -272,7 +274,7 @@ def issues(facts: Facts) -> list[Issue]:
     """Warning/critical/unknown results grouped per procedure; resolved by a later ``ok``."""
     grouped: dict[str, list[ResultRow]] = defaultdict(list)
     for r in facts.results:
-        if r.status in ISSUE:
+        if r.status in ISSUE and r.procedure_id != REPORT:  # the report's own verdict is not a finding
             grouped[r.procedure_id].append(r)
     everything = sorted([*facts.results, *facts.later_results], key=lambda r: r.started_at)
     out = []
@@ -305,7 +307,7 @@ def recommendations(comp: list[Completion], up: list[Uptime], bk: Backups, resto
     out: list[str] = []
     for c in comp:
         if c.missed:
-            shown = ", ".join(c.missed[:5]) + (f" and {len(c.missed) - 5} more" if len(c.missed) > 5 else "")
+            shown = day_ranges(c.missed)
             out.append(f"{c.procedure} ran {c.completed} of {c.scheduled} scheduled {c.unit} (missed {shown}): "
                        f"check the scheduler and the run logs of those dates.")
     for u in up:

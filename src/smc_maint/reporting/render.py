@@ -20,7 +20,7 @@ def environment(package: str = "smc_maint.reporting") -> Environment:
                       autoescape=select_autoescape(["html", "html.j2"]), undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update({"bytes": fmt.bytes_, "seconds": fmt.seconds, "ratio": fmt.ratio, "money": fmt.money,
-                        "number": fmt.number})
+                        "number": fmt.number, "day_ranges": fmt.day_ranges})
     env.globals.update(line_chart=charts.line_chart, status_grid=charts.status_grid)
     return env
 
