@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +60,19 @@ def test_missed_days_are_shown_as_ranges() -> None:
     days = ["2026-10-03", "2026-10-01", "2026-10-02", "2026-10-05", "2026-10-07", "2026-10-08"]
     assert fmt.day_ranges(days) == "2026-10-01 to 2026-10-03, 2026-10-05, 2026-10-07 to 2026-10-08"
     assert fmt.day_ranges([]) == ""
+
+
+def test_maintenance_mode_is_on_while_an_emergency_run_is_in_progress(tmp_path: Path) -> None:
+    from prometheus_client import generate_latest
+
+    from smc_maint.history import open_sqlite
+    from smc_maint.reporting.metrics import registry_for
+
+    hist = open_sqlite(tmp_path / "h.sqlite3")
+    now = datetime(2026, 11, 3, 12, tzinfo=UTC)
+    reg = registry_for(lambda: hist, lambda: now)
+    assert "smc_maint_maintenance_mode 0.0" in generate_latest(reg).decode()
+    hist.begin_run("e1", "emergency", now, ["emergency"])
+    assert "smc_maint_maintenance_mode 1.0" in generate_latest(reg).decode()
+    hist.finish_run("e1", "ok", now, 60.0)
+    assert "smc_maint_maintenance_mode 0.0" in generate_latest(reg).decode()
