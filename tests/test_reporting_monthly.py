@@ -142,3 +142,15 @@ def test_a_slot_whose_period_is_still_open_is_pending_not_missed(
     health = next(c for c in report.completions if c.procedure == "health")
     assert (health.completed, health.scheduled, health.missed) == (3, 4, ["2026-10-03"])  # the 5th is pending
     assert not report.complete_month and "(month in progress)" in render(report, "md")
+
+
+def test_expected_slots_follow_the_scheduler_config(make_config: Callable[..., LoadedConfig],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    install(monkeypatch, GROUPS, SCRIPTS)
+    cfg = make_config({"schedule": {"groups": {"weekly": {"enabled": False},
+                                               "daily": {"cron": "0 2 * * 1-5", "only": ["health"]}}}})
+    record_october(cfg)
+    report = monthly_report(cfg, open_history(cfg), Month(2026, 10), NOW)
+    procs = {c.procedure: c for c in report.completions}
+    assert "db-maintenance" not in procs and "backup-verify" not in procs  # disabled group, `only`
+    assert (procs["health"].completed, procs["health"].scheduled) == (21, 22)  # weekdays; the 14th missed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -31,12 +32,15 @@ def test_month_parsing_and_bounds() -> None:
             Month.parse(bad)
 
 
-def test_schedule_slots_in_utc() -> None:
+def test_schedule_slots_half_open_and_zoned() -> None:
     oct_ = Month(2026, 10)
     assert len(slots_between("0 2 * * *", oct_.start, oct_.end)) == 31
     sundays = slots_between("0 3 * * 0", oct_.start, oct_.end)
     assert [s.day for s in sundays] == [4, 11, 18, 25]
     assert next_slot("0 4 1 * *", datetime(2026, 10, 1, 4, tzinfo=UTC)) == datetime(2026, 11, 1, 4, tzinfo=UTC)
+    warsaw = slots_between("0 2 * * *", oct_.start, oct_.end, ZoneInfo("Europe/Warsaw"))
+    assert warsaw[0] == datetime(2026, 10, 1, 0, tzinfo=UTC)  # 02:00 CEST
+    assert warsaw[-1] == datetime(2026, 10, 31, 1, tzinfo=UTC)  # 02:00 CET after the DST change
 
 
 def test_charts_escape_and_say_when_empty() -> None:

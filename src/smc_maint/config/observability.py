@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from .model import Section, read_secret
-
-# The runbook's CronJob times, in UTC (DESIGN.md: schedule in UTC by default to avoid DST gaps).
-DEFAULT_SCHEDULE = {
-    "daily": "0 2 * * *",
-    "weekly": "0 3 * * 0",
-    "monthly": "0 4 1 * *",
-    "quarterly": "0 5 1 1,4,7,10 *",
-}
 
 
 class PushgatewayConfig(Section):
@@ -33,7 +25,7 @@ class PushgatewayConfig(Section):
 
 
 class ReportingConfig(Section):
-    """Which history feeds which metric, where metrics are published, which slots are expected."""
+    """Which history feeds which metric and where metrics are published (slots come from ``schedule:``)."""
 
     backup_procedures: list[str] = Field(
         default_factory=lambda: ["backup-verify", "backup"],
@@ -41,19 +33,7 @@ class ReportingConfig(Section):
     window_days: int = Field(30, ge=1, le=366, description="window of success-rate and uptime gauges")
     textfile: Path | None = Field(None, description="node_exporter textfile (*.prom) written after each run")
     pushgateway: PushgatewayConfig = PushgatewayConfig()
-    schedule: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_SCHEDULE),
-                                     description="cron (UTC) per group: expected slots in reports")
     dashboard_url: str | None = Field(None, description="base URL of `smc-maint serve`, for links in reports")
-
-    @field_validator("schedule")
-    @classmethod
-    def _valid_cron(cls, value: dict[str, str]) -> dict[str, str]:
-        from croniter import croniter
-
-        for group, expr in value.items():
-            if not croniter.is_valid(expr):
-                raise ValueError(f"schedule.{group}: not a cron expression: {expr!r}")
-        return value
 
 
 class ServeConfig(Section):

@@ -11,12 +11,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ..history.store import FigurePoint, History, ResultRow, RunRow
 from ..result import Status
 from .fmt import day_ranges
 from .month import Month
-from .schedule import next_slot, slots_between
+from .schedule import UTC_ZONE, next_slot, slots_between
 
 COMPLETED = frozenset({"ok", "warning", "critical", "skipped"})  # the procedure reached a verdict
 SUCCESS = frozenset({"ok", "warning"})
@@ -40,6 +41,7 @@ class Facts:
     groups: Mapping[str, Sequence[str]]
     schedule: Mapping[str, str]
     backup_procedures: Sequence[str]
+    zone: ZoneInfo = UTC_ZONE  # the zone the cron expressions are read in (schedule.timezone)
     later_results: list[ResultRow] = field(default_factory=list)  # after the month: resolution of issues
     start: datetime | None = None  # period start; default the month's start (the dashboard uses 30 days)
 
@@ -193,8 +195,8 @@ def completions(facts: Facts, period_end: datetime) -> list[Completion]:
         expr = facts.schedule.get(group)
         if not expr or not members:
             continue
-        slots = slots_between(expr, facts.month.start, period_end)
-        bounds = [*slots[1:], next_slot(expr, slots[-1])] if slots else []
+        slots = slots_between(expr, facts.month.start, period_end, facts.zone)
+        bounds = [*slots[1:], next_slot(expr, slots[-1], facts.zone)] if slots else []
         for pid in members:
             times = by_proc.get(pid, [])
             done = [any(slot <= t < nxt for t in times) for slot, nxt in zip(slots, bounds, strict=True)]
@@ -438,7 +440,7 @@ def build(facts: Facts) -> MonthlyReport:
 
 
 def gather(history: History, month: Month, now: datetime, *, groups: Mapping[str, Sequence[str]],
-           schedule: Mapping[str, str], backup_procedures: Sequence[str]) -> Facts:
+           schedule: Mapping[str, str], backup_procedures: Sequence[str], zone: ZoneInfo = UTC_ZONE) -> Facts:
     """Read the month's runs, results, figures and alerts from history."""
     start, end = month.start, month.end
     runs = [r for r in history.runs(limit=100_000, since=start, until=end) if not r.dry_run]
@@ -446,6 +448,6 @@ def gather(history: History, month: Month, now: datetime, *, groups: Mapping[str
         month=month, now=now, runs=runs, results=history.results_between(start, end),
         figures=history.figures_between(start, end), alerts=history.recent_alerts(limit=1000, since=start),
         groups={g: list(m) for g, m in groups.items()}, schedule=dict(schedule),
-        backup_procedures=list(backup_procedures),
+        backup_procedures=list(backup_procedures), zone=zone,
         later_results=history.results_between(end, max(end, now) + timedelta(seconds=1)),
     )

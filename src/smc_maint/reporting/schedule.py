@@ -1,33 +1,47 @@
-"""Expected run slots from the cron schedule: what 'scheduled' means in reports and the dashboard."""
+"""Expected run slots for reports and the dashboard, read from the scheduler's ``schedule:`` section.
+
+A thin adapter over :mod:`smc_maint.scheduling.slots` (which owns time zones and DST), so the
+report counts exactly the slots the scheduler runs.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from croniter import croniter
+from .. import registry
+from ..config.loader import LoadedConfig
+from ..scheduling import slots
 
 _EPS = timedelta(microseconds=1)
+UTC_ZONE = ZoneInfo("UTC")
 
 
-def slots_between(expr: str, since: datetime, until: datetime) -> list[datetime]:
-    """Every slot of cron ``expr`` (UTC) in [since, until)."""
-    it = croniter(expr, since.astimezone(UTC) - _EPS)
-    out: list[datetime] = []
-    while True:
-        slot = it.get_next(datetime).astimezone(UTC)
-        if slot >= until:
-            return out
-        if slot >= since:
-            out.append(slot)
+def slots_between(cron: str, since: datetime, until: datetime, zone: ZoneInfo = UTC_ZONE) -> list[datetime]:
+    """Every slot (UTC instant) of ``cron`` read in ``zone`` with since <= slot < until."""
+    return [s.utc for s in slots.slots_between(cron, zone, since - _EPS, until - _EPS)]
 
 
-def next_slot(expr: str, after: datetime) -> datetime:
-    """The first slot of ``expr`` strictly after ``after``."""
-    slot: datetime = croniter(expr, after.astimezone(UTC)).get_next(datetime)
-    return slot.astimezone(UTC)
+def next_slot(cron: str, after: datetime, zone: ZoneInfo = UTC_ZONE) -> datetime:
+    """The first slot strictly after ``after``."""
+    return slots.next_slots(cron, zone, after, 1)[0].utc
 
 
-def previous_slot(expr: str, before: datetime) -> datetime:
-    """The latest slot of ``expr`` at or before ``before``."""
-    slot: datetime = croniter(expr, before.astimezone(UTC) + _EPS).get_prev(datetime)
-    return slot.astimezone(UTC)
+@dataclass(frozen=True)
+class Expected:
+    """Which groups run on a schedule, their cron, the procedures each runs, and the zone."""
+
+    crons: dict[str, str] = field(default_factory=dict)
+    members: dict[str, list[str]] = field(default_factory=dict)
+    zone: ZoneInfo = UTC_ZONE
+
+
+def expected(cfg: LoadedConfig) -> Expected:
+    sched = cfg.config.schedule
+    crons, members = {}, {}
+    for group, gs in sched.groups.items():
+        if gs.enabled and registry.GROUPS.get(group):
+            crons[group] = gs.cron
+            members[group] = list(gs.only or registry.GROUPS[group])
+    return Expected(crons, members, sched.zone())

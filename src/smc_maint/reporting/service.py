@@ -8,19 +8,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from .. import registry
 from ..config.loader import LoadedConfig
 from ..history.store import History
 from .month import Month
 from .monthly import MonthlyReport, build, gather
 from .render import render
+from .schedule import expected
 
 
 def monthly_report(cfg: LoadedConfig, history: History, month: Month, now: datetime) -> MonthlyReport:
     rep = cfg.config.reporting
-    groups = {g: list(ids) for g, ids in registry.GROUPS.items() if g in rep.schedule}
-    facts = gather(history, month, now, groups=groups, schedule=rep.schedule,
-                   backup_procedures=rep.backup_procedures)
+    exp = expected(cfg)
+    facts = gather(history, month, now, groups=exp.members, schedule=exp.crons,
+                   backup_procedures=rep.backup_procedures, zone=exp.zone)
     return build(facts)
 
 

@@ -15,7 +15,7 @@ from ..redact import redact
 from ..reporting.fmt import seconds
 from ..reporting.month import Month
 from ..reporting.monthly import Facts, charts, windows
-from ..reporting.schedule import next_slot
+from ..reporting.schedule import expected, next_slot
 
 CHART_DAYS = 30
 
@@ -37,12 +37,12 @@ def _age(now: datetime, at: datetime) -> str:
 
 def procedure_statuses(history: History, cfg: LoadedConfig, now: datetime) -> list[ProcedureStatus]:
     latest = history.latest_results()
-    schedule = cfg.config.reporting.schedule
+    exp = expected(cfg)
     rows: list[ProcedureStatus] = []
     seen: set[str] = set()
     for group, ids in registry.GROUPS.items():
-        expr = schedule.get(group)
-        nxt = next_slot(expr, now).strftime("%Y-%m-%d %H:%M UTC") if expr else "on demand"
+        expr = exp.crons.get(group)
+        nxt = next_slot(expr, now, exp.zone).strftime("%Y-%m-%d %H:%M UTC") if expr else "not scheduled"
         for pid in ids:
             seen.add(pid)
             rows.append(_row(pid, group, latest.get(pid), now, nxt))
@@ -62,11 +62,11 @@ def dashboard_context(history: History, cfg: LoadedConfig, now: datetime) -> dic
     start = now - timedelta(days=CHART_DAYS)
     until = now + timedelta(seconds=1)
     runs = history.runs(limit=50)
+    exp = expected(cfg)
     facts = Facts(month=Month.of(now), now=now, runs=history.runs(limit=10_000, since=start, until=until),
                   results=history.results_between(start, until), figures=history.figures_between(start, until),
-                  alerts=[], groups={g: list(m) for g, m in registry.GROUPS.items()},
-                  schedule=cfg.config.reporting.schedule, backup_procedures=cfg.config.reporting.backup_procedures,
-                  start=start)
+                  alerts=[], groups=exp.members, schedule=exp.crons,
+                  backup_procedures=cfg.config.reporting.backup_procedures, zone=exp.zone, start=start)
     regular, _, _ = windows(facts)
     statuses = procedure_statuses(history, cfg, now)
     return {
