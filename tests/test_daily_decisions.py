@@ -69,8 +69,10 @@ def test_endpoint_judgement(code: int, location: str | None, ok: bool, reason: s
     assert got_ok is ok and got_reason.startswith(reason)
 
 
-def _host(cpu: float = 10, mem: float = 10, disk: float = 10) -> HostFacts:
-    return HostFacts(cpu, mem, 0.5, [DiskUsage("/", int(disk), 100, disk)])
+def _host(cpu: float = 10, mem: float = 10, disk: float = 10, load1: float | None = None) -> HostFacts:
+    """Host facts on one CPU; by default the 1-minute load matches the CPU sample (sustained use)."""
+    return HostFacts(cpu, mem, cpu / 100 if load1 is None else load1, [DiskUsage("/", int(disk), 100, disk)],
+                     cpu_count=1)
 
 
 UP = health.DbProbe(True, 0.001, 0.01, None)
@@ -83,6 +85,7 @@ UP = health.DbProbe(True, 0.001, 0.01, None)
     (health.DbProbe(True, 2.5, 0.01, None), [], _host(), Status.CRITICAL, "database latency 2500 ms"),
     (UP, [Probe("api", "u", False, 500, 0.1, "HTTP 500")], _host(), Status.CRITICAL, "endpoint api: HTTP 500; url u"),
     (UP, [], _host(cpu=92), Status.WARNING, "CPU at 92%"),
+    (UP, [], _host(cpu=99, load1=0.2), Status.OK, None),  # a one-second spike on a quiet machine
     (UP, [], _host(mem=99), Status.CRITICAL, "memory at 99%"),
     (UP, [], _host(disk=86), Status.WARNING, "disk / at 86%"),
     (UP, [], _host(disk=96), Status.CRITICAL, "disk / at 96%"),

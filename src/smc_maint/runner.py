@@ -207,7 +207,19 @@ def run_group(
             duration = time.monotonic() - t0
             hist.finish_run(run_id, status.value, clock.now(), duration)
             log.info("run %s finished: %s in %.2f s", run_id, status.value.upper(), duration)
+    if not dry_run:
+        _publish_metrics(cfg, clock)
     return RunOutcome(run_id, group, status, started, duration, log_path, outcomes, deliveries)
+
+
+def _publish_metrics(cfg: LoadedConfig, clock: Clock) -> None:
+    """Every finished run (CLI, scheduler, web, demo) refreshes the textfile / Pushgateway, as configured."""
+    try:
+        from .reporting.publish import publish_configured
+
+        publish_configured(cfg, clock)
+    except Exception as exc:  # metrics export must never change a run's outcome
+        log.warning("metrics not published: %s", redact(f"{type(exc).__name__}: {exc}"))
 
 
 def _maybe_alive(cfg: LoadedConfig, ids: Sequence[str], host: str, now: datetime

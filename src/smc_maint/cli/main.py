@@ -93,10 +93,6 @@ def run(
     """Run a group of procedures; exit code is the worst status (0 ok, 1 warning, 2 critical, 3 unknown)."""
     cfg = load(config)
     outcome = run_with_progress(cfg, group, as_json=as_json, only=only, dry_run=dry_run)
-    if not dry_run:
-        from ..reporting.publish import publish_configured
-
-        publish_configured(cfg)  # node_exporter textfile / Pushgateway, when configured; never fails the run
     if as_json:
         emit_json(outcome.to_json())
     else:
