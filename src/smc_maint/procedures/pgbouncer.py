@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,18 @@ class Settings(Section):
     max_wait_critical_seconds: float = Field(10.0, ge=0)
 
 
+@dataclass(frozen=True)
+class PoolState:
+    pool: str
+    cl_active: int
+    cl_waiting: int
+    sv_active: int
+    sv_idle: int
+    sv_used: int
+    max_wait_seconds: float
+    pool_mode: str
+
+
 def _int(row: Mapping[str, Any], *names: str) -> int:
     """First present column among ``names`` (pgbouncer renamed some between versions)."""
     for name in names:
@@ -43,17 +56,15 @@ def assess(pools: Sequence[Mapping[str, Any]], clients: Sequence[Mapping[str, An
     """Pure decision over SHOW POOLS / SHOW CLIENTS rows (dicts keyed by column name)."""
     statuses = [Status.OK]
     problems: list[str] = []
-    table = []
+    table: list[PoolState] = []
     for p in pools:
         if p.get("database") == "pgbouncer":
             continue  # the admin console's own pseudo-pool
         waiting = _int(p, "cl_waiting")
         max_wait = _wait_seconds(p, "maxwait", "maxwait_us")
         name = f"{p.get('database')}/{p.get('user')}"
-        entry = {"pool": name, "cl_active": _int(p, "cl_active"), "cl_waiting": waiting,
-                 "sv_active": _int(p, "sv_active"), "sv_idle": _int(p, "sv_idle"), "sv_used": _int(p, "sv_used"),
-                 "max_wait_seconds": round(max_wait, 3), "pool_mode": p.get("pool_mode")}
-        table.append(entry)
+        table.append(PoolState(name, _int(p, "cl_active"), waiting, _int(p, "sv_active"), _int(p, "sv_idle"),
+                               _int(p, "sv_used"), round(max_wait, 3), str(p.get("pool_mode") or "")))
         if waiting >= settings.waiting_clients_critical or max_wait >= settings.max_wait_critical_seconds:
             statuses.append(Status.CRITICAL)
         elif waiting >= settings.waiting_clients_warning or max_wait >= settings.max_wait_warning_seconds:
@@ -65,13 +76,13 @@ def assess(pools: Sequence[Mapping[str, Any]], clients: Sequence[Mapping[str, An
         {"user": c.get("user"), "database": c.get("database"), "addr": c.get("addr"),
          "application_name": c.get("application_name"), "wait_seconds": round(_wait_seconds(c, "wait", "wait_us"), 3)}
         for c in clients if str(c.get("state", "")).startswith("waiting")]
-    active = sum(e["cl_active"] for e in table)
-    waiting_total = sum(e["cl_waiting"] for e in table)
-    max_wait_all = max((e["max_wait_seconds"] for e in table), default=0.0)
+    active = sum(e.cl_active for e in table)
+    waiting_total = sum(e.cl_waiting for e in table)
+    max_wait_all = max((e.max_wait_seconds for e in table), default=0.0)
     figures = {"pgbouncer_clients_active": float(active), "pgbouncer_clients_waiting": float(waiting_total),
                "pgbouncer_max_wait_seconds": float(max_wait_all),
-               "pgbouncer_server_connections": float(sum(e["sv_active"] + e["sv_idle"] + e["sv_used"] for e in table))}
-    details = {"pools": table, "waiting_clients": waiting_clients, "clients_total": len(clients),
+               "pgbouncer_server_connections": float(sum(e.sv_active + e.sv_idle + e.sv_used for e in table))}
+    details = {"pools": [asdict(e) for e in table], "waiting_clients": waiting_clients, "clients_total": len(clients),
                "problems": problems}
     summary = (f"{len(table)} pool(s), {active} active and {waiting_total} waiting client(s), "
                f"longest wait {max_wait_all:.1f} s")
