@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PgServer, need
 from smc_maint.embedded.postgres import free_port
+
+from .conftest import PgServer, need
 
 PGBOUNCER = "/usr/sbin/pgbouncer"
 

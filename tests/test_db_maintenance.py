@@ -3,6 +3,10 @@ unused-index, duplicate and invalid-index fixtures created here."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -11,13 +15,14 @@ from typing import Any
 import psycopg
 import pytest
 
-from conftest import PgServer, need
 from smc_maint.adapters.clock import FixedClock
 from smc_maint.config.loader import LoadedConfig
 from smc_maint.dbmaint import decide
 from smc_maint.dbmaint.facts import AutovacuumDefaults, IndexStats, TableStats
 from smc_maint.result import Status
 from smc_maint.runner import run_group
+
+from .conftest import DB_PASSWORD, PgServer, need
 
 DEFAULTS = AutovacuumDefaults(50, 0.2, 50, 0.1, 1000, 0.2)
 
@@ -231,3 +236,32 @@ def test_unreachable_database_is_critical_without_the_password(make_config: Call
     cfg = make_config({"database": {"port": 1}})
     result = _run(cfg)
     assert result.status is Status.CRITICAL and "unreachable" in result.summary
+
+
+def _cli(cfg: LoadedConfig, *args: str) -> subprocess.CompletedProcess[str]:
+    assert cfg.source is not None
+    return subprocess.run([sys.executable, "-m", "smc_maint", "db-maintenance", *args, "--config", str(cfg.source)],
+                          capture_output=True, text=True, env=os.environ.copy(), timeout=120)
+
+
+def test_cli_all_dry_run_prints_the_blanket_plan_and_vacuums_nothing(
+        pg: PgServer, trading_db: str, make_config: Callable[..., LoadedConfig]) -> None:
+    _setup(pg, trading_db)
+    proc = _cli(make_config(), "--all", "--dry-run", "--json")
+    out = json.loads(proc.stdout)
+    [proc_out] = out["procedures"]
+    assert proc_out["id"] == "db-maintenance" and proc_out["details"]["mode"] == "all_tables"
+    assert sorted(m["table"] for m in proc_out["details"]["maintenance"]) == [
+        "public.audit_logs", "public.smc_signals", "public.trades", "public.user_sessions"]
+    assert {m["outcome"] for m in proc_out["details"]["maintenance"]} == {"planned (dry run)"}
+    assert proc.returncode == 2  # the int4 sequence at 95 % is critical
+    assert DB_PASSWORD not in proc.stdout + proc.stderr
+
+
+def test_cli_targeted_run_vacuums_the_bloated_table(pg: PgServer, trading_db: str,
+                                                    make_config: Callable[..., LoadedConfig]) -> None:
+    _setup(pg, trading_db)
+    proc = _cli(make_config(), "--json")
+    [proc_out] = json.loads(proc.stdout)["procedures"]
+    assert [(m["table"], m["outcome"], m["dead_tuples_after"]) for m in proc_out["details"]["maintenance"]] == [
+        ("public.bloated", "done", 0)]

@@ -10,12 +10,13 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgbouncer_fixture import Bouncer, bouncer  # noqa: F401 - fixture
 from smc_maint.adapters import pgbouncer as admin
 from smc_maint.config.loader import LoadedConfig
 from smc_maint.procedures.pgbouncer import Settings, assess
 from smc_maint.result import Status
 from smc_maint.runner import run_group
+
+from .pgbouncer_fixture import Bouncer, bouncer  # noqa: F401 - fixture
 
 
 def _cfg(make_config: Callable[..., LoadedConfig], b: Bouncer, monkeypatch: pytest.MonkeyPatch,

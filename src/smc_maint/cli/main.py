@@ -152,12 +152,13 @@ def config_init(
 
 def _register_subcommands() -> None:
     """Sub-applications live in their own modules; each adds itself here."""
-    from . import demo_cmd, k8s_cmd, schedule_cmd
+    from . import demo_cmd, k8s_cmd, schedule_cmd, weekly_cmd
 
     app.add_typer(demo_cmd.app, name="demo")
     app.add_typer(schedule_cmd.app, name="schedule")
     app.command("scheduler")(schedule_cmd.scheduler)
     app.add_typer(k8s_cmd.app, name="k8s")
+    app.command("db-maintenance")(weekly_cmd.db_maintenance_cmd)
 
 
 _register_subcommands()
