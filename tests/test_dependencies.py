@@ -66,7 +66,10 @@ def test_weekly_run_over_demo_reports_and_manifests(tmp_path: Path,
                        only=["dependencies"]).procedures[0].result
     assert result.status is Status.CRITICAL  # jsonwebtoken: critical advisory
     assert "api-gateway/jsonwebtoken" in result.summary
-    assert "major updates: " in result.summary and "trading-engine/numpy 1.26.4 -> 2.2.1" in result.summary
+    assert "8 outdated (3 major: fastapi 0.109.0 -> 0.115.6, numpy 1.26.4 -> 2.2.1, express 4.18.2 -> 5.0.1)" \
+        in result.summary
+    assert "6 vulnerable (1 critical, 1 high, 1 low, 3 unknown)" in result.summary
+    assert "mutable tags: ghcr.io/smc-trading/api-gateway:latest, postgres" in result.summary
     imgs = {(i["workload"], i["container"]): i["problems"] for i in result.details["images"]}
     assert imgs[("Deployment/api-gateway", "api-gateway")][0].startswith("mutable tag 'latest'")
     assert imgs[("CronJob/weekly-maintenance", "maintenance")][0].startswith("mutable tag '(none)'")
@@ -105,7 +108,7 @@ def test_runs_real_pip_list_outdated_offline(tmp_path: Path, make_config: Callab
     outdated: list[dict[str, Any]] = result.details["outdated"]
     assert [(o["name"], o["latest"], o["major"]) for o in outdated] == [("PyYAML", "99.0.0", True)]
     assert result.status is Status.OK  # major updates are called out, not alarmed, by default
-    assert "smc-maint/PyYAML" in result.summary
+    assert "1 outdated (1 major: PyYAML " in result.summary
 
 
 def test_packaged_demo_samples_match_the_fixtures() -> None:

@@ -57,6 +57,11 @@ def gather(settings: Settings) -> list[CertFacts]:
     return found
 
 
+def _label(c: CertFacts) -> str:
+    """Short name for summaries: the file name for files (details keep the full path)."""
+    return Path(c.name).name if c.source == "file" else c.name
+
+
 def summarize(certs: Sequence[CertFacts], now: datetime, settings: Settings) -> Result:
     """Pure: a verdict per certificate, the worst status, the soonest expiry."""
     t = Thresholds(settings.warning_days, settings.critical_days, settings.warning_share, settings.critical_share,
@@ -71,7 +76,7 @@ def summarize(certs: Sequence[CertFacts], now: datetime, settings: Settings) -> 
                      "days_left": v.days_left, "share_left": v.share_left, "status": v.status.value,
                      "findings": v.findings})
         if v.status is not Status.OK:
-            problems.append(f"{c.name}: {'; '.join(v.findings)}")
+            problems.append(f"{_label(c)}: {'; '.join(v.findings)}")
     if not certs:
         return Result(Status.SKIPPED, "no certificate sources configured (endpoints, pem_paths, cert_manager_files)")
     status = worst(Status(r["status"]) for r in rows)
@@ -82,7 +87,7 @@ def summarize(certs: Sequence[CertFacts], now: datetime, settings: Settings) -> 
         figures["certificate_min_days_left"] = float(soonest["days_left"])
     summary = f"{len(rows)} certificate(s)"
     if soonest is not None:
-        summary += f", soonest expiry {soonest['name']} in {soonest['days_left']:.1f} days"
+        summary += f", soonest expiry {_label(certs[rows.index(soonest)])} in {soonest['days_left']:.1f} days"
     summary += ("; " + "; ".join(problems)) if problems else "; all fine"
     return Result(status, summary, {"certificates": rows, "problems": problems}, figures)
 

@@ -204,6 +204,8 @@ def _run(ctx: Context, conn: psycopg.Connection[Any], settings: Settings) -> Res
     details["problems"] = problems
     status = worst(statuses)
     summary = acted + ("; " + "; ".join(problems) if problems else "; no problems found")
+    if notes:
+        summary += "; note: " + "; ".join(notes)
     figures = {
         "tables_maintained": float(len(done)), "dead_tuples_before": float(dead_before),
         "dead_tuples_after": float(dead_after), "xmin_blockers": float(len(blockers)),

@@ -79,45 +79,55 @@ def summarize(parsed: reports.Parsed, errors: list[str], image_refs: list[images
     """Pure: statuses and the summary from everything found."""
     statuses = [Status.OK]
     problems: list[str] = []
+    headline: list[str] = []
     critical = [v for v in parsed.vulnerable if v.severity in settings.critical_severities]
     if critical:
         statuses.append(Status.CRITICAL)
     if parsed.vulnerable:
         statuses.append(Status.WARNING)
-        problems.append(f"{len(parsed.vulnerable)} vulnerable package(s): " + ", ".join(
-            f"{v.component}/{v.name} {v.version or ''} ({v.severity}, {v.ids[0]}"
-            + (f", fixed in {', '.join(v.fixed_in)}" if v.fixed_in else ", no fix") + ")" for v in parsed.vulnerable))
+        for v in parsed.vulnerable:
+            problems.append(f"{v.component}/{v.name} {v.version or ''} vulnerable ({v.severity}, {v.ids[0]}"
+                            + (f", fixed in {', '.join(v.fixed_in)}" if v.fixed_in else ", no fix") + ")")
+    by_severity = Counter(v.severity for v in parsed.vulnerable)
+    named = [f"{v.component}/{v.name}" for v in parsed.vulnerable if v.severity in ("critical", "high")]
+    if parsed.vulnerable:
+        counts = ", ".join(f"{n} {sev}" for sev, n in sorted(by_severity.items()))
+        headline.append(f"{len(parsed.vulnerable)} vulnerable ({counts})" + (f" incl. {', '.join(named)}" if named else ""))
+    else:
+        headline.append("0 vulnerable")
     majors = [o for o in parsed.outdated if o.major]
-    if majors:
-        msg = "major updates: " + ", ".join(f"{o.component}/{o.name} {o.current} -> {o.latest}" for o in majors)
-        problems.append(msg)
-        if settings.warn_on_major_updates:
-            statuses.append(Status.WARNING)
+    headline.append(f"{len(parsed.outdated)} outdated" + (
+        f" ({len(majors)} major: {', '.join(f'{o.name} {o.current} -> {o.latest}' for o in majors)})" if majors else ""))
+    if majors and settings.warn_on_major_updates:
+        statuses.append(Status.WARNING)
     image_rows = []
     for ref in image_refs:
         found = images.image_problems(ref, settings.image_latest)
         image_rows.append({**asdict(ref), "problems": found})
         if found:
-            statuses.append(Status.WARNING)
             problems.append(f"image {ref.workload}/{ref.container} {ref.image}: {'; '.join(found)}")
+    mutable = sorted({r["image"] for r in image_rows if any(p.startswith("mutable") for p in r["problems"])})
+    behind = sorted({r["image"] for r in image_rows if any("available" in p for p in r["problems"])})
+    if mutable:
+        statuses.append(Status.WARNING)
+    headline.append(f"{len(image_refs)} image reference(s)"
+                    + (f", mutable tags: {', '.join(mutable)}" if mutable else "")
+                    + (f", behind the newest release: {', '.join(behind)}" if behind else ""))
     if errors:
         statuses.append(Status.UNKNOWN)
         problems.extend(errors)
+        headline.append("could not check: " + "; ".join(errors))
     checked = len(settings.reports) + len(settings.tools) + len(settings.manifests)
     if not checked:
         return Result(Status.SKIPPED, "no dependency reports, tools or manifests configured")
-    by_severity = Counter(v.severity for v in parsed.vulnerable)
-    summary = (f"{len(parsed.outdated)} outdated ({len(majors)} major), {len(parsed.vulnerable)} vulnerable, "
-               f"{len(image_refs)} image reference(s)")
-    if problems:
-        summary += "; " + "; ".join(problems)
+    summary = "; ".join(headline)
     details = {"outdated": [{**asdict(o), "major": o.major} for o in parsed.outdated],
                "vulnerable": [asdict(v) for v in parsed.vulnerable], "images": image_rows,
                "notes": parsed.notes, "errors": errors, "problems": problems}
     figures = {"dependencies_outdated": float(len(parsed.outdated)), "dependencies_major_updates": float(len(majors)),
                "dependencies_vulnerable": float(len(parsed.vulnerable)),
                "dependencies_vulnerable_critical": float(by_severity.get("critical", 0)),
-               "images_mutable_tags": float(sum(1 for r in image_rows if any("mutable" in p for p in r["problems"])))}
+               "images_mutable_tags": float(len(mutable))}
     return Result(worst(statuses), summary, details, figures)
 
 
