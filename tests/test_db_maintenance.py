@@ -265,3 +265,24 @@ def test_cli_targeted_run_vacuums_the_bloated_table(pg: PgServer, trading_db: st
     [proc_out] = json.loads(proc.stdout)["procedures"]
     assert [(m["table"], m["outcome"], m["dead_tuples_after"]) for m in proc_out["details"]["maintenance"]] == [
         ("public.bloated", "done", 0)]
+
+
+def test_blockers_name_slots_and_prepared_transactions_and_ignore_short_ones() -> None:
+    rows = [
+        ("session", "4242", "app", "trading-engine", "active", 5.0, 1.0, 10, "SELECT 1"),  # short: fine
+        ("session", "4343", "report", "psql", "active", 7200.0, 7000.0, 900_000, "SELECT * FROM trades"),
+        ("replication_slot", "old_replica", "physical", "", "inactive", None, None, 5_000_000, ""),
+        ("replication_slot", "live_replica", "physical", "", "active", None, None, 20, ""),
+        ("prepared_transaction", "tx-batch-17", "app", "smc_trading", "prepared", 86400.0, None, 300_000, ""),
+    ]
+    found = decide.blockers(rows, long_transaction_seconds=600, idle_in_transaction_seconds=60, prepared_seconds=600)
+    assert [(b.kind, b.name) for b in found] == [
+        ("long_transaction", "pid 4343"), ("replication_slot", "old_replica"), ("prepared_transaction", "tx-batch-17")]
+    assert "COMMIT/ROLLBACK PREPARED" in found[2].detail
+
+
+def test_slow_query_text_never_carries_a_password() -> None:
+    from smc_maint.dbmaint.facts import mask_statement
+
+    assert mask_statement("ALTER ROLE app PASSWORD 'hunter2''x'") == "ALTER ROLE app PASSWORD '***'"
+    assert mask_statement("SELECT * FROM trades WHERE id = $1") == "SELECT * FROM trades WHERE id = $1"

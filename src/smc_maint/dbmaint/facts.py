@@ -5,6 +5,7 @@ Every function takes a connection and returns plain dataclasses; nothing here de
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -197,6 +198,14 @@ def sequences(conn: psycopg.Connection[Any]) -> list[SequenceUse]:
                         bool(r[6]), r[7]) for r in conn.execute(SEQUENCES_SQL)]
 
 
+_PASSWORD_LITERAL = re.compile(r"(?i)\b(password\s+)(E?'(?:[^']|'')*')")
+
+
+def mask_statement(text: str) -> str:
+    """pg_stat_statements keeps utility statements verbatim: ``ALTER ROLE .. PASSWORD '...'`` must not leak."""
+    return _PASSWORD_LITERAL.sub(r"\1'***'", text)
+
+
 class StatementsUnavailable(Exception):
     """pg_stat_statements cannot be read; the message says how to enable it."""
 
@@ -220,7 +229,7 @@ def slow_queries(conn: psycopg.Connection[Any], min_mean_ms: float, min_calls: i
     except psycopg.errors.ObjectNotInPrerequisiteState as exc:
         raise StatementsUnavailable(
             f"{str(exc).strip()}: add pg_stat_statements to shared_preload_libraries and restart") from None
-    return [SlowQuery(str(r[0])[:1000], int(r[1]), float(r[2]), float(r[3]), int(r[4])) for r in rows]
+    return [SlowQuery(mask_statement(str(r[0]))[:1000], int(r[1]), float(r[2]), float(r[3]), int(r[4])) for r in rows]
 
 
 def dead_tuples(conn: psycopg.Connection[Any], schema: str, table: str) -> int:
