@@ -68,6 +68,8 @@ def test_unused_index_means_idx_scan_flat_across_snapshots_since_the_same_stats_
     assert decide.unused_indexes([_ix("zero", 0)], snaps, now - timedelta(days=2), now, 14) == []
     # no history, but zero scans over a long-enough statistics period
     assert [u.qualified for u in decide.unused_indexes([_ix("zero", 0)], [], reset, now, 14)] == ["public.zero"]
+    # never reset (NULL): no known start, so no verdict without a recorded snapshot
+    assert decide.unused_indexes([_ix("zero", 0)], [], None, now, 14) == []
 
 
 def _wait_stats(conn: psycopg.Connection[Any], table: str, pred: Callable[[int], bool]) -> None:
@@ -114,9 +116,12 @@ def test_vacuums_only_tables_over_their_trigger_and_reports_indexes_sequences(
         pg: PgServer, trading_db: str, make_config: Callable[..., LoadedConfig]) -> None:
     _setup(pg, trading_db)
     cfg = make_config({"procedures": {"db-maintenance": {"unused_index_min_days": 0}}})
+    first = _run(cfg)
+    assert first.details["unused_indexes"] == []  # statistics never reset: no judgement without a snapshot
     result = _run(cfg)
-    maintained = {m["table"]: m for m in result.details["maintenance"]}
+    maintained = {m["table"]: m for m in first.details["maintenance"]}
     assert set(maintained) == {"public.bloated"}, maintained
+    assert result.details["maintenance"] == []  # nothing over its trigger any more
     bloated = maintained["public.bloated"]
     assert bloated["outcome"] == "done"
     assert bloated["dead_tuples_before"] >= 5000
@@ -135,7 +140,7 @@ def test_vacuums_only_tables_over_their_trigger_and_reports_indexes_sequences(
     assert "small_ids_id_seq 95% used" in result.summary
     assert result.details["database_size_bytes"] > 0
     assert result.details["largest_tables"][0]["table"] == "public.trades"
-    assert result.figures["dead_tuples_after"] == 0
+    assert first.figures["dead_tuples_after"] == 0
 
 
 def test_dry_run_plans_and_changes_nothing(pg: PgServer, trading_db: str,

@@ -138,7 +138,7 @@ def unused_indexes(indexes: Sequence[IndexStats], snapshots: Sequence[tuple[date
 
     ``snapshots`` are earlier (time, stats_reset, {index: idx_scan}); only those taken since the current
     statistics reset count. Without one old enough, an index counts as unused only when it has 0 scans
-    and the statistics are older than ``min_days``. Primary keys, unique and constraint indexes never count.
+    and the statistics were reset more than ``min_days`` ago (a never-reset counter waits for history). Primary keys, unique and constraint indexes never count.
     """
     cutoff = now - timedelta(days=min_days)
     reset_key = stats_reset.isoformat() if stats_reset else None
@@ -152,10 +152,11 @@ def unused_indexes(indexes: Sequence[IndexStats], snapshots: Sequence[tuple[date
             if ix.idx_scan == baseline[2][ix.qualified]:
                 result.append(UnusedIndex(ix.qualified, ix.table, ix.size_bytes, ix.idx_scan,
                                           f"idx_scan stayed at {ix.idx_scan} since {baseline[0]:%Y-%m-%d}"))
-        elif ix.idx_scan == 0 and (stats_reset is None or stats_reset <= cutoff):
-            since = f"since the statistics reset {stats_reset:%Y-%m-%d}" if stats_reset else \
-                "since statistics began (never reset)"
-            result.append(UnusedIndex(ix.qualified, ix.table, ix.size_bytes, 0, f"0 scans {since}"))
+        elif baseline is None and ix.idx_scan == 0 and stats_reset is not None and stats_reset <= cutoff:
+            # a never-reset counter (NULL) has no known start: wait for a recorded snapshot instead,
+            # since a wrongly "unused" index on a trading database is a dangerous suggestion
+            result.append(UnusedIndex(ix.qualified, ix.table, ix.size_bytes, 0,
+                                      f"0 scans since the statistics reset {stats_reset:%Y-%m-%d}"))
     return result
 
 
