@@ -21,6 +21,8 @@ from smc_maint.procedures.certificates import Settings, gather, summarize
 from smc_maint.result import Status
 from smc_maint.runner import run_group
 
+from .fake_kube_api import FakeKubeApi
+
 NOW = datetime.now(UTC)
 DAY = timedelta(days=1)
 
@@ -230,3 +232,34 @@ def test_demo_certificates_produce_findings_through_the_runner(tmp_path: Path,
     assert result.status is Status.CRITICAL  # grafana: 5 days left of 90
     assert "grafana.smc-trading.local.pem" in result.summary and "smc-trading/web-app" in result.summary
     assert "smc-trading/api-gateway" not in result.summary
+
+
+CERTS_PATH = "/apis/cert-manager.io/v1/namespaces/{ns}/certificates"
+
+
+def test_certificates_listed_through_the_kubernetes_api(tmp_path: Path,
+                                                        make_config: Callable[..., LoadedConfig]) -> None:
+    fake = FakeKubeApi(token="kube-" + "t0ken-certs").start()  # no API server can run here: see its docstring
+    try:
+        fake.custom[CERTS_PATH] = [_cm("api-gateway", NOW - 92 * DAY, NOW - DAY, True, renewal=NOW - 31 * DAY)]
+        cfg = make_config({"platform": {"kind": "kubernetes", "namespace": "smc-trading",
+                                        "kubeconfig": str(fake.kubeconfig(tmp_path / "kubeconfig"))}})
+        result = run_group(cfg, "weekly", only=["certificates"]).procedures[0].result
+    finally:
+        fake.stop()
+    assert result.status is Status.CRITICAL
+    assert "smc-trading/api-gateway: expired 1.0 days ago" in result.summary
+    assert "Ready but expired" in result.summary
+
+
+def test_cluster_unreachable_is_unknown(tmp_path: Path, make_config: Callable[..., LoadedConfig]) -> None:
+    fake = FakeKubeApi(token="kube-" + "t0ken-right").start()
+    try:
+        kubeconfig = fake.kubeconfig(tmp_path / "kubeconfig")
+        kubeconfig.write_text(kubeconfig.read_text().replace("t0ken-right", "t0ken-wrong"))
+        cfg = make_config({"platform": {"kind": "kubernetes", "kubeconfig": str(kubeconfig)}})
+        result = run_group(cfg, "weekly", only=["certificates"]).procedures[0].result
+    finally:
+        fake.stop()
+    assert result.status is Status.UNKNOWN and "401" in result.summary
+    assert "t0ken-wrong" not in result.summary

@@ -13,9 +13,10 @@ from typing import Any
 
 from pydantic import Field
 
+from ..adapters.kubernetes_api import KubernetesUnavailable, list_namespaced_custom_objects
 from ..certs import sources
 from ..certs.assess import CertFacts, Thresholds, judge
-from ..config.model import Section
+from ..config.model import PlatformConfig, Section
 from ..context import Context
 from ..result import Result, Status, worst
 
@@ -33,6 +34,9 @@ class Settings(Section):
     pem_paths: list[Path] = Field(default_factory=list, description="PEM/DER files or directories")
     cert_manager_files: list[Path] = Field(default_factory=list,
                                            description="output of kubectl get certificates -A -o json")
+    cert_manager_from_cluster: bool | None = Field(
+        None, description="list cert-manager Certificates through the Kubernetes API; default: when "
+        "platform.kind is kubernetes")
     warning_days: float = Field(21, gt=0)
     critical_days: float = Field(7, ge=0)
     warning_share: float = Field(0.2, gt=0, le=1, description="share of lifetime left that warns")
@@ -41,7 +45,17 @@ class Settings(Section):
     timeout_seconds: float = Field(10, gt=0)
 
 
-def gather(settings: Settings) -> list[CertFacts]:
+def from_cluster(platform: PlatformConfig) -> list[CertFacts]:
+    """cert-manager Certificates of the platform namespace, read through the Kubernetes API."""
+    source = f"kubernetes:{platform.namespace}/certificates"
+    try:
+        listing = list_namespaced_custom_objects(platform, "cert-manager.io", "v1", "certificates")
+    except KubernetesUnavailable as exc:
+        return [CertFacts("cert-manager", source, error=str(exc))]
+    return sources.from_cert_manager(listing, source)
+
+
+def gather(settings: Settings, platform: PlatformConfig | None = None) -> list[CertFacts]:
     found: list[CertFacts] = []
     if settings.endpoints:
         with ThreadPoolExecutor(max_workers=min(8, len(settings.endpoints))) as pool:
@@ -54,6 +68,10 @@ def gather(settings: Settings) -> list[CertFacts]:
     found.extend(sources.from_pem_paths(p for p in settings.pem_paths if p.exists()))
     for path in settings.cert_manager_files:
         found.extend(sources.from_cert_manager_file(path))
+    if platform is not None:
+        use_cluster = settings.cert_manager_from_cluster
+        if use_cluster or (use_cluster is None and platform.kind == "kubernetes"):
+            found.extend(from_cluster(platform))
     return found
 
 
@@ -78,7 +96,8 @@ def summarize(certs: Sequence[CertFacts], now: datetime, settings: Settings) -> 
         if v.status is not Status.OK:
             problems.append(f"{_label(c)}: {'; '.join(v.findings)}")
     if not certs:
-        return Result(Status.SKIPPED, "no certificate sources configured (endpoints, pem_paths, cert_manager_files)")
+        return Result(Status.SKIPPED, "no certificate sources configured (endpoints, pem_paths, cert_manager_files, "
+                      "or platform.kind kubernetes)")
     status = worst(Status(r["status"]) for r in rows)
     soonest = min((r for r in rows if r["days_left"] is not None), key=lambda r: r["days_left"], default=None)
     figures = {"certificates_total": float(len(rows)),
@@ -93,7 +112,7 @@ def summarize(certs: Sequence[CertFacts], now: datetime, settings: Settings) -> 
 
 
 def run(ctx: Context, settings: Settings) -> Result:
-    return summarize(gather(settings), ctx.clock.now(), settings)
+    return summarize(gather(settings, ctx.cfg.config.platform), ctx.clock.now(), settings)
 
 
 def demo_settings(home: Path) -> dict[str, Any]:
