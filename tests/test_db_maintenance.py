@@ -291,3 +291,27 @@ def test_slow_query_text_never_carries_a_password() -> None:
 
     assert mask_statement("ALTER ROLE app PASSWORD 'hunter2''x'") == "ALTER ROLE app PASSWORD '***'"
     assert mask_statement("SELECT * FROM trades WHERE id = $1") == "SELECT * FROM trades WHERE id = $1"
+
+
+def test_time_budget_stops_vacuum_cleanly_and_says_so(pg: PgServer, trading_db: str,
+                                                      make_config: Callable[..., LoadedConfig]) -> None:
+    with pg.connect(trading_db) as c:
+        for table in ("a_locked", "b_later"):
+            c.execute(f"CREATE TABLE {table} (id int) WITH (autovacuum_enabled = false)")
+            c.execute(f"INSERT INTO {table} SELECT generate_series(1, 5000)")
+            c.execute(f"VACUUM {table}")
+            c.execute(f"DELETE FROM {table}")
+            c.execute("SELECT pg_stat_force_next_flush()")
+            _wait_stats(c, table, lambda n: n >= 5000)
+    with pg.connect(trading_db) as locker:
+        locker.autocommit = False
+        locker.execute("LOCK TABLE a_locked IN ACCESS EXCLUSIVE MODE")  # the first VACUUM waits on this
+        cfg = make_config({"procedures": {"db-maintenance": {"time_budget_seconds": 1.05,
+                                                             "lock_timeout_seconds": 2}}})
+        result = _run(cfg)
+        locker.rollback()
+    outcomes = {m["table"]: m["outcome"] for m in result.details["maintenance"]}
+    # the budget, not the 2 s lock timeout, ended the wait; the next table was not started
+    assert outcomes["public.a_locked"].startswith("stopped after 1 s"), outcomes
+    assert outcomes["public.b_later"] == "not started: time budget of 1.05 s used up"
+    assert "2 table(s) not maintained" in result.summary

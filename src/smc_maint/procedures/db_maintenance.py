@@ -5,6 +5,7 @@ sequences and slow queries. The runbook's blanket VACUUM of four tables stays av
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +26,9 @@ class Settings(Section):
     blanket_tables: list[str] = Field(default_factory=lambda: list(decide.RUNBOOK_TABLES))
     lock_timeout_seconds: float = Field(5, gt=0, description="give up on a table whose lock is not granted")
     statement_timeout_seconds: float = Field(1800, gt=0, description="longest VACUUM/ANALYZE of one table")
+    time_budget_seconds: float = Field(
+        600, gt=0, description="all VACUUM/ANALYZE together; keep it below runner.timeouts['db-maintenance'] "
+        "(default 900 s) so the procedure stops cleanly instead of being abandoned mid-vacuum")
     long_transaction_seconds: float = Field(600, ge=0)
     idle_in_transaction_seconds: float = Field(300, ge=0)
     prepared_transaction_seconds: float = Field(600, ge=0)
@@ -52,21 +56,25 @@ def _previous_snapshots(ctx: Context) -> list[tuple[datetime, str | None, dict[s
 def _maintain(ctx: Context, conn: psycopg.Connection[Any], items: list[decide.PlanItem], settings: Settings
               ) -> list[dict[str, Any]]:
     done = []
+    deadline = time.monotonic() + settings.time_budget_seconds
     for item in items:
         entry: dict[str, Any] = {"table": f"{item.schema}.{item.table}", "action": item.action,
                                  "reason": item.reason, "dead_tuples_before": item.dead_before}
+        remaining = deadline - time.monotonic()
+        limit = min(settings.statement_timeout_seconds, remaining)
         if ctx.dry_run:
             entry["outcome"] = "planned (dry run)"
+        elif remaining < 1:
+            entry["outcome"] = f"not started: time budget of {settings.time_budget_seconds:g} s used up"
         else:
             try:
                 facts.run_maintenance(conn, item.schema, item.table, item.action,
-                                      int(settings.lock_timeout_seconds * 1000),
-                                      int(settings.statement_timeout_seconds * 1000))
+                                      int(settings.lock_timeout_seconds * 1000), int(limit * 1000))
                 entry["outcome"] = "done"
             except psycopg.errors.LockNotAvailable:
                 entry["outcome"] = f"skipped: lock not granted within {settings.lock_timeout_seconds:g} s"
             except psycopg.errors.QueryCanceled:
-                entry["outcome"] = f"stopped: statement timeout {settings.statement_timeout_seconds:g} s"
+                entry["outcome"] = f"stopped after {limit:.0f} s (statement timeout / time budget)"
             finally:
                 _bounded_locks(conn, settings)
                 conn.execute("RESET statement_timeout")
