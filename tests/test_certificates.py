@@ -147,6 +147,14 @@ def test_expired_untrusted_and_wrong_host_are_critical(ca: trustme.CA, ca_file: 
     assert result.status is Status.CRITICAL
 
 
+def test_missing_ca_file_is_a_clear_unknown(ca: trustme.CA, tls_server: Callable[..., TlsServer],
+                                            tmp_path: Path) -> None:
+    srv = tls_server(ca.issue_cert("api.smc.test", not_before=NOW - DAY, not_after=NOW + 300 * DAY))
+    result = _ctx_run(_settings(endpoints=[{"host": "127.0.0.1", "port": srv.port, "server_name": "api.smc.test",
+                                            "ca_file": str(tmp_path / "no-such-ca.pem")}]))
+    assert result.status is Status.UNKNOWN and "cannot load ca_file" in result.summary
+
+
 def test_unreachable_endpoint_is_unknown_not_ok() -> None:
     with socket.create_server(("127.0.0.1", 0)) as s:
         port = s.getsockname()[1]

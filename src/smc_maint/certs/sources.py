@@ -53,7 +53,10 @@ def from_endpoint(host: str, port: int, server_name: str | None, timeout: float,
     facts = _from_x509(x509.load_der_x509_certificate(der), "endpoint", label)
     if not verify:
         return facts
-    strict = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    try:
+        strict = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    except (OSError, ssl.SSLError) as exc:
+        return CertFacts(**{**facts.__dict__, "error": f"cannot load ca_file {ca_file}: {exc}"})
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock, \
                 strict.wrap_socket(sock, server_hostname=sni):
