@@ -31,6 +31,8 @@ class FakeKubeApi:
     reports: list[dict[str, Any]] = field(default_factory=list)
     max_page: int = 2  # the API may return fewer items than asked for, with a continue token
     page_size_seen: list[int] = field(default_factory=list)
+    # other custom resources, one page each: API path template ("{ns}" = namespace) -> items
+    custom: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -51,6 +53,10 @@ class FakeKubeApi:
     def answer(self, path: str, query: dict[str, list[str]], auth: str | None) -> tuple[int, dict[str, Any]]:
         if auth != f"Bearer {self.token}":
             return 401, status(401, "Unauthorized", "Unauthorized")
+        for template, objects in self.custom.items():
+            if path == template.format(ns=self.namespace):
+                return 200, {"apiVersion": template.split("/")[2] + "/" + template.split("/")[3], "kind": "List",
+                             "metadata": {"resourceVersion": "4243", "continue": ""}, "items": objects}
         for ns in (self.namespace, "*"):
             if path == VR_PATH.format(ns=ns):
                 break

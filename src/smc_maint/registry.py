@@ -18,6 +18,11 @@ PROCEDURES: dict[str, str] = {
     "vulnerability-review": "smc_maint.procedures.vulnerability_review",
     "trading-summary": "smc_maint.procedures.trading_summary",
     "performance-review": "smc_maint.procedures.performance_review",
+    "db-maintenance": "smc_maint.procedures.db_maintenance",
+    "pgbouncer": "smc_maint.procedures.pgbouncer",
+    "certificates": "smc_maint.procedures.certificates",
+    "dependencies": "smc_maint.procedures.dependencies",
+    "capacity": "smc_maint.procedures.capacity",
     "maintenance-report": "smc_maint.procedures.maintenance_report",
 }
 
@@ -30,7 +35,7 @@ GROUPS: dict[str, list[str]] = {
         "vulnerability-review",
         "trading-summary",
     ],
-    "weekly": [],
+    "weekly": ["db-maintenance", "pgbouncer", "certificates", "dependencies", "capacity"],
     "monthly": [
         "performance-review",
         "maintenance-report",  # last: reports on the month, including the runs above

@@ -1,0 +1,1 @@
+"""Certificate expiry from live TLS endpoints, PEM files and cert-manager Certificate objects."""

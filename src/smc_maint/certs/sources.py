@@ -1,0 +1,145 @@
+"""Read certificates: the chain a TLS endpoint serves, PEM files/directories, cert-manager JSON.
+
+Failures become a :class:`CertFacts` with ``error`` set, never an exception, so one bad source
+cannot hide the others.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from .assess import CertFacts
+
+PEM_SUFFIXES = (".pem", ".crt", ".cer")
+
+
+def _from_x509(cert: x509.Certificate, source: str, name: str) -> CertFacts:
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        dns = tuple(san.get_values_for_type(x509.DNSName))
+    except x509.ExtensionNotFound:
+        dns = ()
+    cn = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return CertFacts(source, name, cert.not_valid_before_utc, cert.not_valid_after_utc,
+                     subject=str(cn[0].value) if cn else dns[0] if dns else cert.subject.rfc4514_string(),
+                     issuer=cert.issuer.rfc4514_string(), dns_names=dns)
+
+
+def from_endpoint(host: str, port: int, server_name: str | None, timeout: float, verify: bool,
+                  ca_file: Path | None) -> CertFacts:
+    """The leaf certificate ``host:port`` serves for ``server_name`` (SNI); verification is a separate try."""
+    sni = server_name or host
+    label = f"{host}:{port}" + (f" ({sni})" if sni != host else "")
+    insecure = ssl.create_default_context()
+    insecure.check_hostname = False
+    insecure.verify_mode = ssl.CERT_NONE  # read even expired or untrusted certificates: that is the point
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock, \
+                insecure.wrap_socket(sock, server_hostname=sni) as tls:
+            der = tls.getpeercert(binary_form=True)
+    except (OSError, ssl.SSLError) as exc:
+        return CertFacts("endpoint", label, error=f"TLS connection failed: {exc}")
+    if not der:
+        return CertFacts("endpoint", label, error="the server sent no certificate")
+    facts = _from_x509(x509.load_der_x509_certificate(der), "endpoint", label)
+    if not verify:
+        return facts
+    try:
+        strict = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    except (OSError, ssl.SSLError) as exc:
+        return CertFacts(**{**facts.__dict__, "error": f"cannot load ca_file {ca_file}: {exc}"})
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock, \
+                strict.wrap_socket(sock, server_hostname=sni):
+            pass
+    except ssl.SSLCertVerificationError as exc:
+        return CertFacts(**{**facts.__dict__, "verify_error": exc.verify_message or str(exc)})
+    except (OSError, ssl.SSLError) as exc:
+        return CertFacts(**{**facts.__dict__, "verify_error": f"handshake failed: {exc}"})
+    return facts
+
+
+def _pem_files(paths: Iterable[Path]) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in PEM_SUFFIXES))
+        else:
+            out.append(p)
+    return out
+
+
+def from_pem_paths(paths: Iterable[Path]) -> list[CertFacts]:
+    """Every certificate in the files (a chain file yields each certificate); keys are ignored."""
+    found: list[CertFacts] = []
+    for f in _pem_files(paths):
+        try:
+            data = f.read_bytes()
+        except OSError as exc:
+            found.append(CertFacts("file", str(f), error=f"cannot read: {exc.strerror or exc}"))
+            continue
+        if b"-----BEGIN CERTIFICATE-----" not in data:
+            if f.suffix.lower() in (".crt", ".cer"):
+                try:
+                    found.append(_from_x509(x509.load_der_x509_certificate(data), "file", str(f)))
+                except ValueError:
+                    found.append(CertFacts("file", str(f), error="not a PEM or DER certificate"))
+            continue  # e.g. a private key .pem next to the certificate
+        try:
+            certs = x509.load_pem_x509_certificates(data)
+        except ValueError as exc:
+            found.append(CertFacts("file", str(f), error=f"cannot parse: {exc}"))
+            continue
+        for i, cert in enumerate(certs):
+            found.append(_from_x509(cert, "file", str(f) if i == 0 else f"{f}#{i}"))
+    return found
+
+
+def _time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
+
+
+def from_cert_manager(doc: Any, origin: str) -> list[CertFacts]:
+    """Certificates from ``kubectl get certificates -o json`` (a List) or a single Certificate object."""
+    items = doc.get("items") if isinstance(doc, dict) and "items" in doc else [doc]
+    found: list[CertFacts] = []
+    for item in items or []:
+        if not isinstance(item, dict) or item.get("kind") not in (None, "Certificate"):
+            continue
+        meta = item.get("metadata") or {}
+        name = f"{meta.get('namespace', '-')}/{meta.get('name', '?')}"
+        status = item.get("status") or {}
+        ready_cond = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
+        try:
+            found.append(CertFacts(
+                "cert-manager", name, _time(status.get("notBefore")), _time(status.get("notAfter")),
+                subject=(item.get("spec") or {}).get("commonName") or ", ".join((item.get("spec") or {}).get(
+                    "dnsNames") or []),
+                issuer=str(((item.get("spec") or {}).get("issuerRef") or {}).get("name", "")),
+                dns_names=tuple((item.get("spec") or {}).get("dnsNames") or ()),
+                ready=None if ready_cond is None else ready_cond.get("status") == "True",
+                ready_message=str((ready_cond or {}).get("message", "")),
+                renewal_time=_time(status.get("renewalTime")),
+                failed_issuance_attempts=int(status.get("failedIssuanceAttempts") or 0)))
+        except (ValueError, TypeError) as exc:
+            found.append(CertFacts("cert-manager", name, error=f"malformed status in {origin}: {exc}"))
+    return found
+
+
+def from_cert_manager_file(path: Path) -> list[CertFacts]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return [CertFacts("cert-manager", str(path), error=f"cannot read cert-manager JSON: {exc}")]
+    return from_cert_manager(doc, str(path))

@@ -1,0 +1,1 @@
+"""Targeted database maintenance: facts read from PostgreSQL, decisions as pure functions."""

@@ -1,0 +1,1 @@
+"""Outdated and vulnerable dependencies: tool reports (pip, npm, cargo) and container image tags."""
