@@ -48,3 +48,26 @@ def moto_s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
 
 def store_cfg(s3: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in s3.items() if k != "client"}
+
+
+@pytest.fixture
+def backup_config(make_config: Any, base_dir: Any, tmp_path: Any) -> Any:
+    """``make_config`` with the work directory where the unprivileged scratch server can reach it."""
+    import uuid
+
+    work = base_dir / f"work-{uuid.uuid4().hex[:8]}"
+
+    def build(extra: dict[str, Any] | None = None) -> LoadedConfig:
+        data: dict[str, Any] = {"backup": {"work_dir": str(work)}}
+        for key, value in (extra or {}).items():
+            if key == "backup":
+                data["backup"].update(value)
+            else:
+                data[key] = value
+        cfg: LoadedConfig = make_config(data)
+        return cfg
+
+    yield build
+    import shutil
+
+    shutil.rmtree(work, ignore_errors=True)

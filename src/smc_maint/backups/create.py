@@ -43,8 +43,11 @@ def new_backup_id(now: datetime) -> str:
 
 
 def work_dir(cfg: LoadedConfig) -> Path:
+    """Staging for dumps and downloads. Traversable (not listable) so that a scratch server's
+    unprivileged user can reach its data directory below it; every entry inside is 0700."""
     path = cfg.config.backup.work_dir or cfg.home / "work"
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o711)
     return path
 
 

@@ -1,0 +1,193 @@
+"""``restore-test`` against real PostgreSQL servers: exact verification, failures, refusal, cleanup."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import psutil
+
+from backup_support import backup_config, make_ctx
+from conftest import DB_PASSWORD, PgServer, Receiver
+
+__all__ = ["backup_config"]  # a fixture
+
+from smc_maint.backups.create import create_backup
+from smc_maint.backups.manifest import MANIFEST
+from smc_maint.config.loader import LoadedConfig
+from smc_maint.embedded import demo_data
+from smc_maint.procedures import restore_test
+from smc_maint.result import Status
+from smc_maint.runner import run_group
+from smc_maint.stores.factory import open_store
+
+
+def _postgres_data_dirs() -> set[str]:
+    dirs = set()
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        cmd = proc.info.get("cmdline") or []
+        if proc.info.get("name") == "postgres" and "-D" in cmd:
+            dirs.add(cmd[cmd.index("-D") + 1])
+    return dirs
+
+
+def _assert_clean(cfg: LoadedConfig) -> None:
+    work = cfg.config.backup.work_dir
+    assert work is not None
+    leftovers = [p for p in work.rglob("*") if p.name != "scratch"] if work.exists() else []
+    assert leftovers == []
+    assert not any(str(work) in d for d in _postgres_data_dirs())
+
+
+def test_restore_test_passes_exactly_and_records_figures(backup_config: Callable[..., LoadedConfig],
+                                                          pg: PgServer, trading_db: str) -> None:
+    cfg = backup_config()
+    manifest = create_backup(cfg, open_store(cfg))
+    outcome = run_group(cfg, "monthly", only=["restore-test"])
+    result = outcome.procedures[0].result
+    assert result.status is Status.OK, result.summary
+    assert manifest.backup_id in result.summary
+    with pg.connect(trading_db) as conn:
+        counts = demo_data.row_counts(conn)
+    assert result.details["rows"] == sum(counts.values())
+    assert result.details["differences"] == []
+    for name in ("restore_seconds", "download_seconds", "verify_seconds", "backup_age_seconds"):
+        assert result.figures[name] >= 0
+    assert result.figures["restore_ok"] == 1.0
+    from smc_maint.history import open_history
+
+    series = open_history(cfg).figure_series("restore_seconds")
+    assert [p.value for p in series] == [result.figures["restore_seconds"]]
+    mark = json.loads((cfg.store_path / manifest.backup_id / "restore-test.json").read_text())
+    assert mark["backup_id"] == manifest.backup_id
+    _assert_clean(cfg)
+
+
+def test_tampered_manifest_is_critical_and_names_the_table(backup_config: Callable[..., LoadedConfig],
+                                                           webhook: Receiver,
+                                                           monkeypatch: object) -> None:
+    import pytest
+
+    mp: pytest.MonkeyPatch = monkeypatch  # type: ignore[assignment]
+    mp.setenv("SLACK_WEBHOOK_URL", webhook.url)
+    cfg = backup_config()
+    manifest = create_backup(cfg, open_store(cfg))
+    path = cfg.store_path / manifest.backup_id / MANIFEST
+    data = json.loads(path.read_text())
+    data["tables"]["smc_signals"]["rows"] += 1  # what was backed up no longer matches what restores
+    path.write_text(json.dumps(data))
+    outcome = run_group(cfg, "monthly", only=["restore-test"])
+    result = outcome.procedures[0].result
+    assert result.status is Status.CRITICAL
+    assert "smc_signals" in result.summary
+    assert result.figures["restore_ok"] == 0.0
+    assert any("smc_signals" in t for t in webhook.texts)
+    assert not (cfg.store_path / manifest.backup_id / "restore-test.json").exists()
+    _assert_clean(cfg)
+
+
+def test_corrupted_archive_fails_with_reason_and_alert(backup_config: Callable[..., LoadedConfig],
+                                                       webhook: Receiver, monkeypatch: object) -> None:
+    import pytest
+
+    mp: pytest.MonkeyPatch = monkeypatch  # type: ignore[assignment]
+    mp.setenv("SLACK_WEBHOOK_URL", webhook.url)
+    cfg = backup_config()
+    manifest = create_backup(cfg, open_store(cfg))
+    archive = cfg.store_path / manifest.backup_id / manifest.artifacts[0].name
+    raw = bytearray(archive.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    archive.write_bytes(bytes(raw))
+    outcome = run_group(cfg, "monthly", only=["restore-test"])
+    result = outcome.procedures[0].result
+    assert result.status is Status.CRITICAL
+    assert "sha256 mismatch" in result.summary
+    assert webhook.requests, "the failure must alert"
+    _assert_clean(cfg)
+
+
+def test_truncated_archive_fails_with_reason(backup_config: Callable[..., LoadedConfig]) -> None:
+    cfg = backup_config()
+    manifest = create_backup(cfg, open_store(cfg))
+    archive = cfg.store_path / manifest.backup_id / manifest.artifacts[0].name
+    archive.write_bytes(archive.read_bytes()[:1000])
+    result = restore_test.run(make_ctx(cfg), restore_test.Settings())
+    assert result.status is Status.CRITICAL
+    assert "truncated" in result.summary
+    _assert_clean(cfg)
+
+
+def test_manifest_less_backup_is_not_a_backup(backup_config: Callable[..., LoadedConfig]) -> None:
+    cfg = backup_config()
+    manifest = create_backup(cfg, open_store(cfg))
+    (cfg.store_path / manifest.backup_id / MANIFEST).unlink()
+    result = restore_test.run(make_ctx(cfg), restore_test.Settings())
+    assert result.status is Status.CRITICAL
+    assert "no backup with a valid manifest" in result.summary
+    assert result.force_alert
+
+
+def test_dry_run_restores_nothing(backup_config: Callable[..., LoadedConfig]) -> None:
+    cfg = backup_config()
+    create_backup(cfg, open_store(cfg))
+    result = restore_test.run(make_ctx(cfg, dry_run=True), restore_test.Settings())
+    assert result.status is Status.OK
+    assert "would restore" in result.summary
+    assert not list(cfg.store_path.glob("*/restore-test.json"))
+
+
+def test_scratch_database_on_a_configured_server(backup_config: Callable[..., LoadedConfig], pg: PgServer,
+                                                 monkeypatch: object) -> None:
+    import pytest
+
+    mp: pytest.MonkeyPatch = monkeypatch  # type: ignore[assignment]
+    mp.setenv("SMC_MAINT_SCRATCH_PASSWORD", DB_PASSWORD)
+    cfg = backup_config()
+    create_backup(cfg, open_store(cfg))
+    settings = restore_test.Settings(target="server", scratch_server={"port": pg.port})
+    result = restore_test.run(make_ctx(cfg), settings)
+    assert result.status is Status.OK, result.summary
+    with pg.connect() as conn:
+        names = [r[0] for r in conn.execute("SELECT datname FROM pg_database").fetchall()]
+    assert not [n for n in names if n.startswith("smc_restore_test")]
+
+
+def test_refuses_the_production_database(backup_config: Callable[..., LoadedConfig], pg: PgServer,
+                                         trading_db: str, monkeypatch: object) -> None:
+    import pytest
+
+    mp: pytest.MonkeyPatch = monkeypatch  # type: ignore[assignment]
+    mp.setenv("SMC_MAINT_SCRATCH_PASSWORD", DB_PASSWORD)
+    cfg = backup_config()
+    create_backup(cfg, open_store(cfg))
+    with pg.connect(trading_db) as conn:
+        before = demo_data.row_counts(conn)
+    for host in ("127.0.0.1", "localhost"):
+        settings = restore_test.Settings(target="server",
+                                         scratch_server={"host": host, "port": pg.port, "dbname": trading_db})
+        result = restore_test.run(make_ctx(cfg), settings)
+        assert result.status is Status.CRITICAL
+        assert "production database" in result.summary
+    with pg.connect(trading_db) as conn:
+        assert demo_data.row_counts(conn) == before
+
+
+def test_refuses_an_existing_database(backup_config: Callable[..., LoadedConfig], pg: PgServer,
+                                      monkeypatch: object) -> None:
+    import pytest
+
+    mp: pytest.MonkeyPatch = monkeypatch  # type: ignore[assignment]
+    mp.setenv("SMC_MAINT_SCRATCH_PASSWORD", DB_PASSWORD)
+    cfg = backup_config()
+    create_backup(cfg, open_store(cfg))
+    with pg.connect() as conn:
+        conn.execute("DROP DATABASE IF EXISTS keep_me")
+        conn.execute("CREATE DATABASE keep_me")
+    settings = restore_test.Settings(target="server", scratch_server={"port": pg.port, "dbname": "keep_me"})
+    result = restore_test.run(make_ctx(cfg), settings)
+    assert result.status is Status.CRITICAL
+    assert "already exists" in result.summary
+    with pg.connect() as conn:
+        assert conn.execute("SELECT 1 FROM pg_database WHERE datname = 'keep_me'").fetchone() == (1,)
+        conn.execute("DROP DATABASE keep_me")
+
