@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 
 import psutil
+import pytest
 
 from backup_support import backup_config, make_ctx
 from conftest import DB_PASSWORD, PgServer, Receiver
@@ -65,11 +66,8 @@ def test_restore_test_passes_exactly_and_records_figures(backup_config: Callable
 
 def test_tampered_manifest_is_critical_and_names_the_table(backup_config: Callable[..., LoadedConfig],
                                                            webhook: Receiver,
-                                                           monkeypatch: object) -> None:
-    import pytest
-
-    mp: pytest.MonkeyPatch = monkeypatch  # type: ignore[assignment]
-    mp.setenv("SLACK_WEBHOOK_URL", webhook.url)
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", webhook.url)
     cfg = backup_config()
     manifest = create_backup(cfg, open_store(cfg))
     path = cfg.store_path / manifest.backup_id / MANIFEST
@@ -87,11 +85,8 @@ def test_tampered_manifest_is_critical_and_names_the_table(backup_config: Callab
 
 
 def test_corrupted_archive_fails_with_reason_and_alert(backup_config: Callable[..., LoadedConfig],
-                                                       webhook: Receiver, monkeypatch: object) -> None:
-    import pytest
-
-    mp: pytest.MonkeyPatch = monkeypatch  # type: ignore[assignment]
-    mp.setenv("SLACK_WEBHOOK_URL", webhook.url)
+                                                       webhook: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", webhook.url)
     cfg = backup_config()
     manifest = create_backup(cfg, open_store(cfg))
     archive = cfg.store_path / manifest.backup_id / manifest.artifacts[0].name
@@ -137,11 +132,8 @@ def test_dry_run_restores_nothing(backup_config: Callable[..., LoadedConfig]) ->
 
 
 def test_scratch_database_on_a_configured_server(backup_config: Callable[..., LoadedConfig], pg: PgServer,
-                                                 monkeypatch: object) -> None:
-    import pytest
-
-    mp: pytest.MonkeyPatch = monkeypatch  # type: ignore[assignment]
-    mp.setenv("SMC_MAINT_SCRATCH_PASSWORD", DB_PASSWORD)
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMC_MAINT_SCRATCH_PASSWORD", DB_PASSWORD)
     cfg = backup_config()
     create_backup(cfg, open_store(cfg))
     settings = restore_test.Settings(target="server", scratch_server={"port": pg.port})
@@ -153,11 +145,8 @@ def test_scratch_database_on_a_configured_server(backup_config: Callable[..., Lo
 
 
 def test_refuses_the_production_database(backup_config: Callable[..., LoadedConfig], pg: PgServer,
-                                         trading_db: str, monkeypatch: object) -> None:
-    import pytest
-
-    mp: pytest.MonkeyPatch = monkeypatch  # type: ignore[assignment]
-    mp.setenv("SMC_MAINT_SCRATCH_PASSWORD", DB_PASSWORD)
+                                         trading_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMC_MAINT_SCRATCH_PASSWORD", DB_PASSWORD)
     cfg = backup_config()
     create_backup(cfg, open_store(cfg))
     with pg.connect(trading_db) as conn:
@@ -173,11 +162,8 @@ def test_refuses_the_production_database(backup_config: Callable[..., LoadedConf
 
 
 def test_refuses_an_existing_database(backup_config: Callable[..., LoadedConfig], pg: PgServer,
-                                      monkeypatch: object) -> None:
-    import pytest
-
-    mp: pytest.MonkeyPatch = monkeypatch  # type: ignore[assignment]
-    mp.setenv("SMC_MAINT_SCRATCH_PASSWORD", DB_PASSWORD)
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMC_MAINT_SCRATCH_PASSWORD", DB_PASSWORD)
     cfg = backup_config()
     create_backup(cfg, open_store(cfg))
     with pg.connect() as conn:

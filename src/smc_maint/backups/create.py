@@ -26,12 +26,12 @@ from ..config.loader import LoadedConfig
 from ..stores.base import CHUNK, BackupStore, StoreError
 from .manifest import MANIFEST, Artifact, Manifest, TableFacts
 from .pipeline import PipelineError, pipeline, zstd_binary
+from .progress import ProgressFn as Progress
 from .table_facts import STABLE_SESSION, table_facts, user_tables
 
 log = logging.getLogger("smc_maint.backups")
 DUMP_ZSTD = "database.dump.zst"
 DUMP_PLAIN = "database.dump"
-Progress = Callable[[str, int, int | None], None]
 
 
 class BackupError(Exception):

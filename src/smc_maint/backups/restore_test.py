@@ -9,7 +9,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,10 +24,9 @@ from .catalog import BackupInfo, load_catalog
 from .cleanup import always
 from .create import work_dir
 from .manifest import RESTORE_MARK, Manifest, RestoreMark
+from .progress import ProgressFn as Progress
 from .restore import Difference, compare, restore_archive, restored_facts
 from .scratch import ScratchServer, local_binaries, local_target, server_target
-
-Progress = Callable[[str, int, int | None], None]
 
 
 class RestoreTestSettings(Section):

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from ..backups.catalog import Catalog, load_catalog, verify_backup
 from ..backups.create import BackupError, create_backup
+from ..backups.progress import terminal_progress
 from ..config.model import Section
 from ..context import Context
 from ..result import Result, Status
@@ -83,7 +84,8 @@ def run(ctx: Context, settings: Settings) -> Result:
         return Result(Status.WARNING, f"{why}; an emergency backup WOULD be taken (dry run)", details,
                       stale_figures, force_alert=True)
     try:
-        manifest = create_backup(ctx.cfg, store, emergency=True, clock=ctx.clock)
+        with terminal_progress(ctx.interactive) as progress:
+            manifest = create_backup(ctx.cfg, store, emergency=True, clock=ctx.clock, progress=progress)
         problems = verify_backup(store, manifest)
     except BackupError as exc:
         details["emergency_error"] = str(exc)

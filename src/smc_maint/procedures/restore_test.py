@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..backups.progress import terminal_progress
 from ..backups.restore_test import (
-    Progress,
     RestoreReport,
     RestoreTestFailed,
     RestoreTestSettings,
@@ -51,7 +51,7 @@ def judge(report: RestoreReport) -> Result:
                   f"match the manifest; restore {report.restore_seconds:.1f} s (RTO estimate)", details, figures)
 
 
-def run(ctx: Context, settings: Settings, progress: Progress | None = None) -> Result:
+def run(ctx: Context, settings: Settings) -> Result:
     failed = {"restore_ok": 0.0}
     try:
         store = ctx.store()
@@ -65,7 +65,8 @@ def run(ctx: Context, settings: Settings, progress: Progress | None = None) -> R
                       {"plan": {"backup": which, "target": target}})
     now = ctx.clock.now()
     try:
-        report = run_restore_test(ctx.cfg, store, settings, now=now, progress=progress)
+        with terminal_progress(ctx.interactive) as progress:
+            report = run_restore_test(ctx.cfg, store, settings, now=now, progress=progress)
     except SafetyRefusal as exc:
         return Result(Status.CRITICAL, f"refused: {exc}", {"error": str(exc), "stage": "target"}, failed,
                       force_alert=True)
