@@ -33,6 +33,9 @@ def moto_s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
+    import httpx
+
+    httpx.post(f"{endpoint}/moto-api/reset")  # moto keeps state per process, not per server
     monkeypatch.setenv("SMC_TEST_S3_KEY", S3_KEY_ID)
     monkeypatch.setenv("SMC_TEST_S3_SECRET", S3_SECRET)
     import boto3

@@ -55,6 +55,8 @@ class S3Config(Section):
     region: str = "us-east-1"
     access_key_id_env: str = "AWS_ACCESS_KEY_ID"
     secret_access_key_env: str = "AWS_SECRET_ACCESS_KEY"  # noqa: S105 - a variable name
+    multipart_chunk_mib: int = Field(16, ge=5, le=5120, description="part size; files of 2 parts or more "
+                                     "go up as multipart uploads")
 
 
 class StoreConfig(Section):

@@ -33,10 +33,12 @@ class StoredFile:
 class BackupStore:
     """Files under ``root`` on ``fs`` (an ``fsspec.AbstractFileSystem``)."""
 
-    def __init__(self, fs: Any, root: str, description: str) -> None:
+    def __init__(self, fs: Any, root: str, description: str, *,
+                 upload_options: dict[str, Any] | None = None) -> None:
         self.fs = fs
         self.root = root.rstrip("/")
         self.description = description
+        self.upload_options = dict(upload_options or {})
 
     def _path(self, key: str) -> str:
         key = key.strip("/")
@@ -100,7 +102,7 @@ class BackupStore:
     def upload(self, local: Path, key: str) -> None:
         """Copy a local file into the store (multipart on S3 for large files)."""
         with self._errors(f"uploading {key}"):
-            self.fs.put_file(str(local), self._path(key))
+            self.fs.put_file(str(local), self._path(key), **self.upload_options)
 
     def download(self, key: str, local: Path, progress: ProgressFn | None = None) -> str:
         """Copy ``key`` to ``local``; returns the sha256 of what was written."""

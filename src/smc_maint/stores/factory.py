@@ -34,7 +34,8 @@ def s3_store(cfg: S3Config) -> BackupStore:
     prefix = cfg.prefix.strip("/")
     root = f"{cfg.bucket}/{prefix}" if prefix else cfg.bucket
     where = f" at {cfg.endpoint_url}" if cfg.endpoint_url else ""
-    return BackupStore(fs, root, f"s3://{root}{where}")
+    return BackupStore(fs, root, f"s3://{root}{where}",
+                       upload_options={"chunksize": cfg.multipart_chunk_mib * 1024 * 1024})
 
 
 def open_store(cfg: LoadedConfig) -> BackupStore:
