@@ -33,7 +33,8 @@ class RestoreTestSettings(Section):
     target: Literal["local", "server"] = Field("local", description="local: a throwaway server we start; "
                                                "server: a scratch database on scratch_server")
     scratch_server: ScratchServer = ScratchServer()
-    restore_jobs: int = Field(2, ge=1, le=16, description="pg_restore --jobs")
+    restore_jobs: int = Field(2, ge=1, le=16, description="pg_restore --jobs on a scratch database "
+                              "(a local scratch server restores in one WAL-less transaction instead)")
     verify_jobs: int = Field(2, ge=1, le=16, description="connections reading restored table facts")
     require_rows: list[str] = Field(default_factory=lambda: ["trades", "users"],
                                     description="tables that must not be empty (the runbook's check)")
@@ -142,7 +143,7 @@ def run_restore_test(cfg: LoadedConfig, store: BackupStore, settings: RestoreTes
                 t1 = time.monotonic()
                 try:
                     restore_archive(manifest, local, target.db, bin_dir=target.binaries_dir,
-                                    jobs=settings.restore_jobs)
+                                    jobs=settings.restore_jobs, single_transaction=settings.target == "local")
                 except Exception as exc:
                     raise RestoreTestFailed(f"restore failed: {exc}", backup_id=info.id, stage="restore") from None
                 restore_seconds = time.monotonic() - t1
