@@ -177,3 +177,34 @@ def test_refuses_an_existing_database(backup_config: Callable[..., LoadedConfig]
         assert conn.execute("SELECT 1 FROM pg_database WHERE datname = 'keep_me'").fetchone() == (1,)
         conn.execute("DROP DATABASE keep_me")
 
+
+
+def test_interrupted_restore_test_leaves_no_scratch_server_or_files(
+        backup_config: Callable[..., LoadedConfig]) -> None:
+    """SIGTERM (what Ctrl-C and `kill` do to the CLI) in the middle of the restore still cleans up."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cfg = backup_config()
+    create_backup(cfg, open_store(cfg))
+    work = cfg.config.backup.work_dir
+    assert work is not None and cfg.source is not None
+    env = {**os.environ, "SMC_MAINT_CONFIG": str(cfg.source)}
+    proc = subprocess.Popen([sys.executable, "-m", "smc_maint", "backup", "restore-test"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    seen = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(str(work) in d for d in _postgres_data_dirs()):  # the scratch server is up
+            seen = True
+            proc.send_signal(signal.SIGTERM)
+            break
+        time.sleep(0.02)
+    _, err = proc.communicate(timeout=120)
+    assert seen, "the scratch server never showed up"
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    _assert_clean(cfg)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +18,7 @@ from pydantic import Field
 
 from ..adapters import postgres
 from ..config.model import DatabaseConfig, Section
-from ..embedded.postgres import Binaries, find_binaries, scratch_server
+from ..embedded.postgres import Binaries, EmbeddedPostgres, find_binaries, scratch_server
 from ..errors import SafetyRefusal
 from .cleanup import always
 
@@ -91,21 +93,25 @@ def local_binaries(prod: DatabaseConfig, kind: Literal["auto", "system", "pgserv
 
 @contextlib.contextmanager
 def local_target(parent: Path, binaries: Binaries) -> Iterator[Target]:
-    """A server of our own on a free port, destroyed on exit."""
+    """A server of our own on a free port, destroyed on exit.
+
+    Cleanup is registered before the server exists, over a directory of its own, so that a
+    stop signal during initdb or start-up still leaves no server and no files behind.
+    """
+    run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=parent))
+    run_dir.chmod(0o711)  # the server user must traverse it; its data dir is 0700
+
+    def destroy_all() -> None:
+        for data_dir in run_dir.glob("scratch-pg-*/data"):
+            EmbeddedPostgres(data_dir, 0, binaries).destroy()
+        shutil.rmtree(run_dir, ignore_errors=True)
+
     password = secrets.token_urlsafe(18)
-    pw_dir = Path(parent) / f"pw-{secrets.token_hex(4)}"
-    pw_dir.mkdir(parents=True, mode=0o700)
-    pw_file = pw_dir / "password"
+    pw_file = run_dir / "password"
     pw_file.write_text(password)
     pw_file.chmod(0o600)
-
-    def remove_pw() -> None:
-        pw_file.unlink(missing_ok=True)
-        pw_dir.rmdir()
-
-    with always("scratch password file", remove_pw), \
-            scratch_server(parent, binaries, password, SCRATCH_SETTINGS) as server, \
-            always(f"scratch server {server.data_dir}", server.destroy):
+    with always(f"scratch server in {run_dir}", destroy_all), \
+            scratch_server(run_dir, binaries, password, SCRATCH_SETTINGS) as server:
         dbname = "smc_restore_test"
         admin = DatabaseConfig(host=server.host, port=server.port, dbname="postgres", user=server.superuser,
                                password_file=pw_file, password_env="", sslmode="disable",

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..adapters.clock import SystemClock
-from ..backups.catalog import load_catalog, verify_backup
+from ..backups.catalog import Catalog, load_catalog, verify_backup
 from ..backups.create import BackupError, create_backup
 from ..backups.progress import terminal_progress
 from ..backups.prune import prune as prune_store
@@ -39,6 +39,13 @@ def _emit(obj: Any) -> None:
 def _store(cfg: LoadedConfig) -> BackupStore:
     try:
         return open_store(cfg)
+    except StoreError as exc:
+        raise SmcMaintError(f"backup store: {exc}") from None
+
+
+def _catalog(store: BackupStore) -> Catalog:
+    try:
+        return load_catalog(store)
     except StoreError as exc:
         raise SmcMaintError(f"backup store: {exc}") from None
 
@@ -77,10 +84,7 @@ def list_(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Backups in the store, newest first (by the creation time in their manifests)."""
     cfg = load_config(config)
     store = _store(cfg)
-    try:
-        catalog = load_catalog(store)
-    except StoreError as exc:
-        raise SmcMaintError(f"backup store: {exc}") from None
+    catalog = _catalog(store)
     if as_json:
         _emit({"store": store.description, "backups": [b.to_json() for b in catalog.backups],
                "incomplete": [{"id": x.id, "reason": x.reason} for x in catalog.leftovers]})
@@ -104,7 +108,7 @@ def verify(backup_id: Annotated[str | None, typer.Argument(help="backup id (defa
     """Check a backup's manifest and the sha256 of every artifact (no restore)."""
     cfg = load_config(config)
     store = _store(cfg)
-    catalog = load_catalog(store)
+    catalog = _catalog(store)
     info = catalog.get(backup_id) if backup_id else catalog.newest()
     if info is None:
         reason = next((x.reason for x in catalog.leftovers if x.id == backup_id), None) if backup_id else None
@@ -123,7 +127,10 @@ def verify(backup_id: Annotated[str | None, typer.Argument(help="backup id (defa
             if progress:
                 progress("verify", done, info.manifest.size_bytes)
 
-        problems = verify_backup(store, info.manifest, tick)
+        try:
+            problems = verify_backup(store, info.manifest, tick)
+        except StoreError as exc:
+            problems = [str(exc)]
     status = Status.CRITICAL if problems else Status.OK
     if as_json:
         _emit({"status": status.value, "id": info.id, "problems": problems})
@@ -141,7 +148,10 @@ def prune(dry_run: Annotated[bool, typer.Option("--dry-run", help="print the pla
     """Delete backups outside the grandfather-father-son policy (backup.retention)."""
     cfg = load_config(config)
     store = _store(cfg)
-    outcome = prune_store(store, cfg.config.backup.retention, now=SystemClock().now(), dry_run=dry_run)
+    try:
+        outcome = prune_store(store, cfg.config.backup.retention, now=SystemClock().now(), dry_run=dry_run)
+    except StoreError as exc:
+        raise SmcMaintError(f"backup store: {exc}") from None
     if as_json:
         _emit(outcome.to_json())
     else:

@@ -7,6 +7,7 @@ restore time (the RTO estimate) and always removes the scratch server and downlo
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ..backups.progress import terminal_progress
@@ -80,3 +81,8 @@ def run(ctx: Context, settings: Settings) -> Result:
         except StoreError as exc:
             ctx.log.warning("could not record the passed test beside the backup: %s", exc)
     return result
+
+
+def demo_settings(home: Path) -> dict[str, Any]:
+    """The demo restores into a throwaway local server (its home must be reachable by that server's user)."""
+    return {"target": "local"}
