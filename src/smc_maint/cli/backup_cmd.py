@@ -91,7 +91,7 @@ def list_(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
         return
     table = Table(title=f"backups in {store.description}", title_justify="left")
     for col in ("id", "created (UTC)", "size", "tables", "rows", "emergency", "restore-tested"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col in ("id", "created (UTC)"))
     for b in catalog.backups:
         j = b.to_json()
         table.add_row(b.id, f"{b.created_at:%Y-%m-%d %H:%M:%S}", f"{b.manifest.size_bytes:,}", str(j["tables"]),
