@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DB_PASSWORD, PgServer
 from smc_maint.backups.catalog import load_catalog, verify_backup
 from smc_maint.backups.create import BackupError, create_backup
 from smc_maint.backups.manifest import MANIFEST
 from smc_maint.config.loader import LoadedConfig
 from smc_maint.embedded import demo_data
 from smc_maint.stores.factory import local_store, open_store
+
+from .conftest import DB_PASSWORD, PgServer
 
 
 def test_backup_records_exact_row_counts_and_checksums(make_config: Callable[..., LoadedConfig], pg: PgServer,

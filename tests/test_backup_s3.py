@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from backup_support import S3_SECRET, backup_config, make_ctx, moto_s3, store_cfg
 from smc_maint.backups.catalog import load_catalog, verify_backup
 from smc_maint.backups.create import create_backup
 from smc_maint.config.loader import LoadedConfig
@@ -18,6 +17,8 @@ from smc_maint.procedures import backup_verify, restore_test
 from smc_maint.result import Status
 from smc_maint.stores.base import StoreError
 from smc_maint.stores.factory import open_store
+
+from .backup_support import S3_SECRET, backup_config, make_ctx, moto_s3, store_cfg
 
 __all__ = ["backup_config", "moto_s3"]
 

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from backup_support import backup_config, make_ctx
-from conftest import Receiver
 from smc_maint.adapters.clock import FixedClock
 from smc_maint.backups.catalog import load_catalog
 from smc_maint.backups.create import create_backup
@@ -18,6 +16,9 @@ from smc_maint.procedures import backup_verify
 from smc_maint.result import Status
 from smc_maint.runner import run_group
 from smc_maint.stores.factory import open_store
+
+from .backup_support import backup_config, make_ctx
+from .conftest import Receiver
 
 __all__ = ["backup_config"]
 

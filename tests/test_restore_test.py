@@ -8,8 +8,8 @@ from collections.abc import Callable
 import psutil
 import pytest
 
-from backup_support import backup_config, make_ctx
-from conftest import DB_PASSWORD, PgServer, Receiver
+from .backup_support import backup_config, make_ctx
+from .conftest import DB_PASSWORD, PgServer, Receiver
 
 __all__ = ["backup_config"]  # a fixture
 

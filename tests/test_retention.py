@@ -10,13 +10,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from backup_support import backup_config
 from smc_maint.backups.create import create_backup
 from smc_maint.backups.manifest import RESTORE_MARK, RestoreMark
 from smc_maint.backups.retention import Entry, Leftover, plan
 from smc_maint.config.loader import LoadedConfig
 from smc_maint.config.model import RetentionConfig
 from smc_maint.stores.factory import open_store
+
+from .backup_support import backup_config
 
 __all__ = ["backup_config"]
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
