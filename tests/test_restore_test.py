@@ -208,3 +208,34 @@ def test_interrupted_restore_test_leaves_no_scratch_server_or_files(
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     _assert_clean(cfg)
+
+
+def test_leftovers_of_a_killed_run_are_reaped(backup_config: Callable[..., LoadedConfig]) -> None:
+    """A run killed with SIGKILL cannot clean up; the next one stops its server and removes its files."""
+    import subprocess
+
+    from smc_maint.embedded.postgres import EmbeddedPostgres, find_binaries, free_port
+
+    cfg = backup_config()
+    create_backup(cfg, open_store(cfg))
+    work = cfg.config.backup.work_dir
+    assert work is not None
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    run_dir = work / "scratch" / "run-killed"
+    (run_dir / "scratch-pg-x").mkdir(parents=True)
+    for d in (work, work / "scratch", run_dir, run_dir / "scratch-pg-x"):
+        d.chmod(0o711)
+    (run_dir / "owner.pid").write_text(str(dead.pid))
+    orphan = EmbeddedPostgres(run_dir / "scratch-pg-x" / "data", free_port(), find_binaries("system"))
+    orphan.init("orphan-pw-123")
+    orphan.start()
+    stale_download = work / "restore-old-abc"
+    stale_download.mkdir()
+    (stale_download / "owner.pid").write_text(str(dead.pid))
+    (stale_download / "database.dump.zst").write_bytes(b"x" * 100)
+
+    result = restore_test.run(make_ctx(cfg), restore_test.Settings())
+    assert result.status is Status.OK, result.summary
+    assert not run_dir.exists() and not stale_download.exists()
+    _assert_clean(cfg)

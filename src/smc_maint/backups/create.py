@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 import secrets
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from ..stores.base import CHUNK, BackupStore, StoreError
 from .manifest import MANIFEST, Artifact, Manifest, TableFacts
 from .pipeline import PipelineError, pipeline, zstd_binary
 from .progress import ProgressFn as Progress
+from .stale import claim, reap
 from .table_facts import STABLE_SESSION, table_facts, user_tables
 
 log = logging.getLogger("smc_maint.backups")
@@ -87,8 +89,10 @@ def create_backup(cfg: LoadedConfig, store: BackupStore, *, emergency: bool = Fa
     if opts.compression == "zstd" and zstd is None:
         raise BackupError("backup.compression is zstd but no zstd binary is on PATH (install zstd, or set "
                           "backup.compression: pg_dump)")
+    reap(work_dir(cfg))
     staging = work_dir(cfg) / f"create-{backup_id}"
     staging.mkdir(mode=0o700)
+    claim(staging)
     artifact = DUMP_ZSTD if zstd else DUMP_PLAIN
     local = staging / artifact
     published = False
@@ -152,9 +156,7 @@ def create_backup(cfg: LoadedConfig, store: BackupStore, *, emergency: bool = Fa
             raise BackupError(str(exc)) from None
         raise
     finally:
-        for leftover in staging.glob("*"):
-            leftover.unlink(missing_ok=True)
-        staging.rmdir()
+        shutil.rmtree(staging, ignore_errors=True)  # if we are killed instead, stale.reap removes it
 
 
 def _dump(cfg: LoadedConfig, pg_dump: str, zstd: str | None, snapshot: str, local: Path,

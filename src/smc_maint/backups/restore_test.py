@@ -27,6 +27,7 @@ from .manifest import RESTORE_MARK, Manifest, RestoreMark
 from .progress import ProgressFn as Progress
 from .restore import Difference, compare, restore_archive, restored_facts
 from .scratch import ScratchServer, local_binaries, local_target, server_target
+from .stale import claim, reap
 
 
 class RestoreTestSettings(Section):
@@ -119,7 +120,9 @@ def run_restore_test(cfg: LoadedConfig, store: BackupStore, settings: RestoreTes
         raise RestoreTestFailed(f"backup {info.id}: expected one archive, the manifest lists "
                                 f"{len(manifest.artifacts)}", backup_id=info.id, stage="manifest")
     base = work_dir(cfg)
+    reap(base)
     downloads = Path(tempfile.mkdtemp(prefix=f"restore-{info.id}-", dir=base))
+    claim(downloads)
     with always(f"download directory {downloads}", lambda: shutil.rmtree(downloads, ignore_errors=True)):
         t0 = time.monotonic()
         local = _download(store, manifest, downloads, progress)

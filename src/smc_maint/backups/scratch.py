@@ -21,6 +21,7 @@ from ..config.model import DatabaseConfig, Section
 from ..embedded.postgres import Binaries, EmbeddedPostgres, find_binaries, scratch_server
 from ..errors import SafetyRefusal
 from .cleanup import always
+from .stale import claim
 
 # A scratch server only has to be fast and disposable.
 SCRATCH_SETTINGS = {"synchronous_commit": "off", "full_page_writes": "off", "wal_level": "minimal",
@@ -100,6 +101,7 @@ def local_target(parent: Path, binaries: Binaries) -> Iterator[Target]:
     """
     run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=parent))
     run_dir.chmod(0o711)  # the server user must traverse it; its data dir is 0700
+    claim(run_dir)
 
     def destroy_all() -> None:
         for data_dir in run_dir.glob("scratch-pg-*/data"):
