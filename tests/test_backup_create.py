@@ -116,3 +116,15 @@ def test_connection_string_and_password_never_reach_pg_dump_argv(
     assert "--snapshot=" in argv
     assert DB_PASSWORD not in argv
 
+
+
+def test_server_idle_in_transaction_timeout_does_not_break_the_snapshot(
+        make_config: Callable[..., LoadedConfig], pg: PgServer, trading_db: str) -> None:
+    """Production servers often end idle transactions; the exporting one idles while pg_dump runs."""
+    import time
+
+    with pg.connect() as conn:
+        conn.execute(f'ALTER DATABASE "{trading_db}" SET idle_in_transaction_session_timeout = \'100ms\'')
+    cfg = make_config()
+    manifest = create_backup(cfg, open_store(cfg), after_snapshot=lambda: time.sleep(0.5))
+    assert manifest.tables["trades"].rows > 0

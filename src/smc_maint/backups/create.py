@@ -20,10 +20,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from .. import __version__
 from ..adapters import postgres
 from ..adapters.clock import Clock, SystemClock
 from ..config.loader import LoadedConfig
+from ..redact import redact
 from ..stores.base import CHUNK, BackupStore, StoreError
 from .manifest import MANIFEST, Artifact, Manifest, TableFacts
 from .pipeline import PipelineError, pipeline, zstd_binary
@@ -154,6 +157,10 @@ def create_backup(cfg: LoadedConfig, store: BackupStore, *, emergency: bool = Fa
             raise BackupError(f"store: {exc}") from None
         if isinstance(exc, PipelineError):
             raise BackupError(str(exc)) from None
+        if isinstance(exc, psycopg.Error):
+            raise BackupError(f"database: {redact(str(exc).strip())}") from None
+        if isinstance(exc, OSError):
+            raise BackupError(f"staging {staging}: {exc}") from None
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # if we are killed instead, stale.reap removes it

@@ -27,6 +27,8 @@ STABLE_SESSION = (
     "SET bytea_output = 'hex'",
     "SET lc_monetary = 'C'",
     "SET statement_timeout = 0",
+    # the exporting transaction idles while pg_dump runs; a server-wide timeout must not end it
+    "SET idle_in_transaction_session_timeout = 0",
 )
 
 USER_TABLES = """
