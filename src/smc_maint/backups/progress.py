@@ -18,7 +18,10 @@ ProgressFn = Callable[[str, int, int | None], None]
 
 @contextmanager
 def terminal_progress(enabled: bool) -> Iterator[ProgressFn | None]:
-    """A ``(phase, done, total)`` callback drawing a Rich bar on stderr, or None when disabled."""
+    """A ``(phase, done, total)`` callback drawing a Rich bar on stderr, or None when disabled.
+
+    ``done``/``total`` are bytes; a phase without a byte count pulses (total None) and is
+    finished with ``(phase, 1, 1)``."""
     if not enabled:
         yield None
         return

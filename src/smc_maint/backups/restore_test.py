@@ -151,13 +151,14 @@ def run_restore_test(cfg: LoadedConfig, store: BackupStore, settings: RestoreTes
                     raise RestoreTestFailed(f"restore failed: {exc}", backup_id=info.id, stage="restore") from None
                 restore_seconds = time.monotonic() - t1
                 if progress:
-                    progress("verify", 0, len(manifest.tables))
+                    progress("restore", 1, 1)
+                    progress("verify", 0, None)
                 t2 = time.monotonic()
                 actual = restored_facts(target.db, settings.verify_jobs)
                 differences = compare(manifest.tables, actual, tuple(settings.require_rows))
                 verify_seconds = time.monotonic() - t2
                 if progress:
-                    progress("verify", len(manifest.tables), len(manifest.tables))
+                    progress("verify", 1, 1)
         except RestoreTestFailed:
             raise
         except SafetyRefusal:
