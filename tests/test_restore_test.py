@@ -239,3 +239,35 @@ def test_leftovers_of_a_killed_run_are_reaped(backup_config: Callable[..., Loade
     assert result.status is Status.OK, result.summary
     assert not run_dir.exists() and not stale_download.exists()
     _assert_clean(cfg)
+
+
+def test_tables_without_hashable_types_use_the_text_fingerprint_and_still_verify(
+        backup_config: Callable[..., LoadedConfig], pg: PgServer, trading_db: str) -> None:
+    with pg.connect(trading_db) as conn:
+        conn.execute("CREATE TABLE exchange_payloads (id int, body json, at point)")
+        conn.execute("INSERT INTO exchange_payloads SELECT g, json_build_object('n', g), point(g, g) "
+                     "FROM generate_series(1, 50) g")
+    cfg = backup_config()
+    manifest = create_backup(cfg, open_store(cfg))
+    assert manifest.tables["exchange_payloads"].fingerprint.startswith("t:")  # json has no hash function
+    assert manifest.tables["trades"].fingerprint.startswith("r:")
+    result = restore_test.run(make_ctx(cfg), restore_test.Settings())
+    assert result.status is Status.OK, result.summary
+    _assert_clean(cfg)
+
+
+def test_compare_names_every_kind_of_difference() -> None:
+    from smc_maint.backups.manifest import TableFacts
+    from smc_maint.backups.restore import compare
+
+    want = {"trades": TableFacts(rows=3, fingerprint="r:10"), "users": TableFacts(rows=2, fingerprint="r:5"),
+            "audit_logs": TableFacts(rows=1, fingerprint="r:1"), "gone": TableFacts(rows=1, fingerprint="r:1")}
+    got = {"trades": TableFacts(rows=3, fingerprint="r:11"), "users": TableFacts(rows=1, fingerprint="r:5"),
+           "audit_logs": TableFacts(rows=1, fingerprint="r:1"), "extra": TableFacts(rows=0, fingerprint="r:0")}
+    problems = [str(d) for d in compare(want, got)]
+    assert problems == ["gone: missing after restore",
+                        "trades: content differs (fingerprint mismatch, same row count)",
+                        "users: 1 rows restored, 2 backed up",
+                        "extra: restored but not in the manifest"]
+    empty = {"trades": TableFacts(rows=0, fingerprint="r:0"), "users": TableFacts(rows=4, fingerprint="r:9")}
+    assert [str(d) for d in compare(empty, empty)] == ["trades: has no rows (runbook check: must be > 0)"]

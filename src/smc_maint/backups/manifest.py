@@ -33,7 +33,8 @@ class TableFacts(Model):
     """Exact facts of one table, read inside the backup's snapshot."""
 
     rows: int = Field(ge=0)
-    fingerprint: str = Field(description="order-independent hash aggregate over the rows' text")
+    fingerprint: str = Field(description="'<method>:<sum of 64-bit row hashes>'; method r = per-column type "
+                             "hashes, t = hash of the row's text (see table_facts)")
 
 
 class Manifest(Model):

@@ -11,7 +11,7 @@ from ..adapters import postgres
 from ..config.model import DatabaseConfig
 from .manifest import Manifest, TableFacts
 from .pipeline import pipeline, zstd_binary
-from .table_facts import table_facts, user_tables
+from .table_facts import method_of, table_facts, user_tables
 
 
 class RestoreError(Exception):
@@ -62,13 +62,16 @@ def restore_archive(manifest: Manifest, local: Path, target: DatabaseConfig, *, 
             raise RestoreError(str(exc)) from None
 
 
-def restored_facts(target: DatabaseConfig, jobs: int = 2) -> dict[str, TableFacts]:
+def restored_facts(target: DatabaseConfig, expected: Mapping[str, TableFacts], jobs: int = 2
+                   ) -> dict[str, TableFacts]:
+    """Facts of every restored table, fingerprinted by the method the backup used for it."""
     def connect() -> Any:
         return postgres.connect(target, autocommit=True)
 
     with connect() as conn:
         tables = user_tables(conn)
-    return table_facts(connect, tables, jobs=jobs)
+    methods = {name: method_of(facts.fingerprint) for name, facts in expected.items()}
+    return table_facts(connect, tables, jobs=jobs, methods=methods)
 
 
 @dataclass(frozen=True)

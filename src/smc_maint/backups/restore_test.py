@@ -154,7 +154,7 @@ def run_restore_test(cfg: LoadedConfig, store: BackupStore, settings: RestoreTes
                     progress("restore", 1, 1)
                     progress("verify", 0, None)
                 t2 = time.monotonic()
-                actual = restored_facts(target.db, settings.verify_jobs)
+                actual = restored_facts(target.db, manifest.tables, settings.verify_jobs)
                 differences = compare(manifest.tables, actual, tuple(settings.require_rows))
                 verify_seconds = time.monotonic() - t2
                 if progress:

@@ -7,7 +7,7 @@ test reads them from the restored copy, and the two must be equal.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -41,9 +41,13 @@ WHERE c.relkind = 'r' AND c.relpersistence <> 't'
 ORDER BY 3 DESC, 1, 2
 """
 
-# 64-bit hash of each row's text, summed (numeric: no overflow): order-independent, and duplicate
-# rows add up instead of cancelling out as they would under XOR.
-FACTS = "SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)), 0)::text FROM {} AS t"
+# A 64-bit hash per row, summed (numeric: no overflow): order-independent, and duplicate rows add
+# up instead of cancelling out as they would under XOR. "r" hashes the row with each column type's
+# own hash function (PostgreSQL 14+, the functions hash partitioning relies on staying stable);
+# "t" hashes the row's text and serves types without a hash function (json, geometric types).
+# The method is recorded as the fingerprint's prefix so that verification repeats it.
+METHODS = {"r": "hash_record_extended(t, 0)", "t": "hashtextextended(t::text, 0)"}
+FACTS = "SELECT count(*), coalesce(sum({}), 0)::text FROM {} AS t"
 
 
 def table_name(schema: str, name: str) -> str:
@@ -55,35 +59,61 @@ def user_tables(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in conn.execute(USER_TABLES).fetchall()]
 
 
-def _facts_worker(connect: Connect, snapshot: str | None, tables: Sequence[tuple[str, str]]
-                  ) -> dict[str, TableFacts]:
+def method_of(fingerprint: str) -> str:
+    return fingerprint.split(":", 1)[0] if ":" in fingerprint else "t"
+
+
+def _one_table(conn: psycopg.Connection[Any], schema: str, name: str, methods: Sequence[str]) -> TableFacts:
+    """Facts of one table by the first method the table's column types support."""
+    for index, method in enumerate(methods):
+        query = sql.SQL(FACTS).format(sql.SQL(METHODS[method]), sql.Identifier(schema, name))
+        conn.execute("SAVEPOINT table_facts")
+        try:
+            row = conn.execute(query).fetchone()
+        except psycopg.Error:
+            conn.execute("ROLLBACK TO SAVEPOINT table_facts")
+            if index == len(methods) - 1:
+                raise
+            continue
+        conn.execute("RELEASE SAVEPOINT table_facts")
+        assert row is not None
+        return TableFacts(rows=int(row[0]), fingerprint=f"{method}:{row[1]}")
+    raise ValueError("no fingerprint method given")
+
+
+def _facts_worker(connect: Connect, snapshot: str | None, tables: Sequence[tuple[str, str]],
+                  forced: Mapping[str, str]) -> dict[str, TableFacts]:
     out: dict[str, TableFacts] = {}
     with connect() as conn:
         conn.autocommit = True
         for stmt in STABLE_SESSION:
             conn.execute(stmt)
+        auto = ["r", "t"] if conn.info.server_version >= 140000 else ["t"]
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         if snapshot:
             conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
         for schema, name in tables:
-            row = conn.execute(sql.SQL(FACTS).format(sql.Identifier(schema, name))).fetchone()
-            assert row is not None
-            out[table_name(schema, name)] = TableFacts(rows=int(row[0]), fingerprint=str(row[1]))
+            key = table_name(schema, name)
+            out[key] = _one_table(conn, schema, name, [forced[key]] if key in forced else auto)
         conn.execute("COMMIT")
     return out
 
 
 def table_facts(connect: Connect, tables: Sequence[tuple[str, str]], *, snapshot: str | None = None,
-                jobs: int = 1) -> dict[str, TableFacts]:
-    """Facts of ``tables`` (given largest first) over ``jobs`` connections, in ``snapshot`` if given."""
+                jobs: int = 1, methods: Mapping[str, str] | None = None) -> dict[str, TableFacts]:
+    """Facts of ``tables`` (given largest first) over ``jobs`` connections, in ``snapshot`` if given.
+
+    ``methods`` forces the fingerprint method per table name (verification repeats the backup's).
+    """
+    forced = dict(methods or {})
     jobs = max(1, min(jobs, len(tables)))
     if jobs == 1:
-        return _facts_worker(connect, snapshot, tables) if tables else {}
+        return _facts_worker(connect, snapshot, tables, forced) if tables else {}
     buckets: list[list[tuple[str, str]]] = [[] for _ in range(jobs)]
     for i, table in enumerate(tables):  # largest first, dealt round-robin
         buckets[i % jobs].append(table)
     out: dict[str, TableFacts] = {}
     with ThreadPoolExecutor(jobs, thread_name_prefix="table-facts") as pool:
-        for part in pool.map(lambda b: _facts_worker(connect, snapshot, b), buckets):
+        for part in pool.map(lambda b: _facts_worker(connect, snapshot, b, forced), buckets):
             out.update(part)
     return out
