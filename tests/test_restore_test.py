@@ -271,3 +271,25 @@ def test_compare_names_every_kind_of_difference() -> None:
                         "extra: restored but not in the manifest"]
     empty = {"trades": TableFacts(rows=0, fingerprint="r:0"), "users": TableFacts(rows=4, fingerprint="r:9")}
     assert [str(d) for d in compare(empty, empty)] == ["trades: has no rows (runbook check: must be > 0)"]
+
+
+def test_archive_that_matches_its_checksum_but_does_not_restore_fails_with_reason(
+        backup_config: Callable[..., LoadedConfig]) -> None:
+    """Corrupted before it was checksummed (e.g. a bad disk under the dump): only a restore finds it."""
+    import hashlib
+
+    cfg = backup_config()
+    manifest = create_backup(cfg, open_store(cfg))
+    archive = cfg.store_path / manifest.backup_id / manifest.artifacts[0].name
+    garbage = b"\x28\xb5\x2f\xfd" + bytes(range(256)) * 40
+    archive.write_bytes(garbage)
+    path = cfg.store_path / manifest.backup_id / MANIFEST
+    data = json.loads(path.read_text())
+    data["artifacts"][0].update(size=len(garbage), sha256=hashlib.sha256(garbage).hexdigest())
+    path.write_text(json.dumps(data))
+    result = restore_test.run(make_ctx(cfg), restore_test.Settings())
+    assert result.status is Status.CRITICAL
+    assert result.details["stage"] == "restore"
+    assert "restore failed: zstd -d failed" in result.summary
+    assert result.force_alert
+    _assert_clean(cfg)
