@@ -13,6 +13,7 @@ from .adapters import postgres
 from .adapters.clock import Clock, SystemClock
 from .config.loader import LoadedConfig
 from .history import History
+from .stores import BackupStore
 
 
 @dataclass
@@ -36,3 +37,9 @@ class Context:
         path = self.cfg.report_dir
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def store(self) -> BackupStore:
+        """The configured backup store (local directory or S3)."""
+        from .stores import open_store
+
+        return open_store(self.cfg)

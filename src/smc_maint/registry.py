@@ -24,6 +24,7 @@ PROCEDURES: dict[str, str] = {
     "dependencies": "smc_maint.procedures.dependencies",
     "capacity": "smc_maint.procedures.capacity",
     "maintenance-report": "smc_maint.procedures.maintenance_report",
+    "restore-test": "smc_maint.procedures.restore_test",
 }
 
 GROUPS: dict[str, list[str]] = {
@@ -37,6 +38,7 @@ GROUPS: dict[str, list[str]] = {
     ],
     "weekly": ["db-maintenance", "pgbouncer", "certificates", "dependencies", "capacity"],
     "monthly": [
+        "restore-test",
         "performance-review",
         "maintenance-report",  # last: reports on the month, including the runs above
     ],

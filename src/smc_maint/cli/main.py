@@ -152,7 +152,17 @@ def config_init(
 
 def _register_subcommands() -> None:
     """Sub-applications live in their own modules; each adds itself here."""
-    from . import dashboard_cmd, demo_cmd, k8s_cmd, metrics_cmd, report_cmd, schedule_cmd, serve_cmd, weekly_cmd
+    from . import (
+        backup_cmd,
+        dashboard_cmd,
+        demo_cmd,
+        k8s_cmd,
+        metrics_cmd,
+        report_cmd,
+        schedule_cmd,
+        serve_cmd,
+        weekly_cmd,
+    )
 
     app.add_typer(demo_cmd.app, name="demo")
     app.add_typer(schedule_cmd.app, name="schedule")
@@ -163,6 +173,7 @@ def _register_subcommands() -> None:
     app.add_typer(dashboard_cmd.app, name="dashboard")
     app.add_typer(metrics_cmd.app, name="metrics")
     app.command("db-maintenance")(weekly_cmd.db_maintenance_cmd)
+    app.add_typer(backup_cmd.app, name="backup")
 
 
 _register_subcommands()

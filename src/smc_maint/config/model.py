@@ -55,6 +55,8 @@ class S3Config(Section):
     region: str = "us-east-1"
     access_key_id_env: str = "AWS_ACCESS_KEY_ID"
     secret_access_key_env: str = "AWS_SECRET_ACCESS_KEY"  # noqa: S105 - a variable name
+    multipart_chunk_mib: int = Field(16, ge=5, le=5120, description="part size; files of 2 parts or more "
+                                     "go up as multipart uploads")
 
 
 class StoreConfig(Section):
@@ -63,6 +65,26 @@ class StoreConfig(Section):
     kind: Literal["local", "s3"] = "local"
     path: Path | None = Field(None, description="local store directory; default <home>/backups")
     s3: S3Config = S3Config()
+
+
+class RetentionConfig(Section):
+    """Grandfather-father-son: the newest backup of each of the last N days, weeks and months."""
+
+    keep_daily: int = Field(7, ge=0)
+    keep_weekly: int = Field(4, ge=0)
+    keep_monthly: int = Field(12, ge=0)
+    partial_grace_hours: float = Field(24, gt=0, description="delete manifest-less leftovers older than this")
+
+
+class BackupConfig(Section):
+    """How ``backup create`` dumps: pg_dump -Fc -Z0 piped through zstd, facts read alongside."""
+
+    compression: Literal["zstd", "pg_dump"] = Field("zstd", description="zstd CLI, or pg_dump's own gzip")
+    zstd_level: int = Field(3, ge=1, le=19)
+    zstd_threads: int = Field(2, ge=0, description="0 = one per core")
+    fingerprint_jobs: int = Field(1, ge=1, le=16, description="connections reading table facts")
+    work_dir: Path | None = Field(None, description="staging for dumps and downloads; default <home>/work")
+    retention: RetentionConfig = RetentionConfig()
 
 
 class ChannelConfig(Section):
@@ -134,6 +156,7 @@ class Config(Section):
     home: Path | None = Field(None, description="state directory; default SMC_MAINT_HOME or data dir")
     database: DatabaseConfig = DatabaseConfig()
     store: StoreConfig = StoreConfig()
+    backup: BackupConfig = BackupConfig()
     alerts: AlertsConfig = AlertsConfig()
     history: HistoryConfig = HistoryConfig()
     runner: RunnerConfig = RunnerConfig()

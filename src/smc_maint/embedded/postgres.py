@@ -214,12 +214,13 @@ class EmbeddedPostgres:
 
 
 @contextlib.contextmanager
-def scratch_server(parent: Path, binaries: Binaries, password: str) -> Iterator[EmbeddedPostgres]:
+def scratch_server(parent: Path, binaries: Binaries, password: str,
+                   settings: Mapping[str, str] | None = None) -> Iterator[EmbeddedPostgres]:
     """A throwaway server on a free port, removed on exit (also on error or Ctrl-C)."""
     parent.mkdir(parents=True, exist_ok=True)
     data_dir = Path(tempfile.mkdtemp(prefix="scratch-pg-", dir=parent))
-    os.chmod(data_dir, 0o700)
-    server = EmbeddedPostgres(data_dir / "data", free_port(), binaries, settings={"fsync": "off"})
+    os.chmod(data_dir, 0o711)  # noqa: S103 - the server user must traverse it; data/ inside is 0700
+    server = EmbeddedPostgres(data_dir / "data", free_port(), binaries, settings={"fsync": "off", **(settings or {})})
     try:
         server.init(password)
         server.start()

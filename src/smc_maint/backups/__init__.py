@@ -1,0 +1,1 @@
+"""Backups that prove they restore: create, manifest, verify, retention, restore test."""

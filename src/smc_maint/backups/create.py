@@ -1,0 +1,198 @@
+"""``backup create``: one exported snapshot feeds pg_dump and the table facts, then data, then manifest.
+
+pg_dump writes an uncompressed custom archive that zstd compresses on the other core, while a
+second session reads exact row counts and fingerprints of every table inside the same snapshot.
+The manifest is published last: until it exists the backup does not count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from .. import __version__
+from ..adapters import postgres
+from ..adapters.clock import Clock, SystemClock
+from ..config.loader import LoadedConfig
+from ..redact import redact
+from ..stores.base import CHUNK, BackupStore, StoreError
+from .manifest import MANIFEST, Artifact, Manifest, TableFacts
+from .pipeline import PipelineError, pipeline, zstd_binary
+from .progress import ProgressFn as Progress
+from .stale import claim, reap
+from .table_facts import STABLE_SESSION, table_facts, user_tables
+
+log = logging.getLogger("smc_maint.backups")
+DUMP_ZSTD = "database.dump.zst"
+DUMP_PLAIN = "database.dump"
+
+
+class BackupError(Exception):
+    """The backup could not be taken; nothing was published. The message says why."""
+
+
+def new_backup_id(now: datetime) -> str:
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def work_dir(cfg: LoadedConfig) -> Path:
+    """Staging for dumps and downloads. Traversable (not listable) so that a scratch server's
+    unprivileged user can reach its data directory below it; every entry inside is 0700."""
+    path = cfg.config.backup.work_dir or cfg.home / "work"
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o711)
+    return path
+
+
+def tool_major(path: str) -> tuple[int, str]:
+    out = subprocess.run([path, "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    match = re.search(r"(\d+)(?:\.\d+)?", out)
+    if not match:
+        raise BackupError(f"cannot read the version of {path}: {out!r}")
+    return int(match.group(1)), out
+
+
+def _dump_argv(pg_dump: str, snapshot: str, compress_in_pg_dump: bool) -> list[str]:
+    return [pg_dump, "--format=custom", f"--compress={6 if compress_in_pg_dump else 0}",
+            f"--snapshot={snapshot}", "--no-password"]
+
+
+def create_backup(cfg: LoadedConfig, store: BackupStore, *, emergency: bool = False,
+                  clock: Clock | None = None, progress: Progress | None = None,
+                  after_snapshot: Callable[[], None] | None = None) -> Manifest:
+    """Take a backup of the configured database into ``store`` and return its manifest.
+
+    ``after_snapshot`` runs once the snapshot is exported (tests use it to write concurrently).
+    Raises :class:`BackupError`; on failure whatever was uploaded is removed again.
+    """
+    clock = clock or SystemClock()
+    db = cfg.config.database
+    opts = cfg.config.backup
+    created = clock.now()
+    backup_id = new_backup_id(created)
+    t0 = time.monotonic()
+    try:
+        pg_dump = postgres.tool(db, "pg_dump")
+    except FileNotFoundError as exc:
+        raise BackupError(str(exc)) from None
+    dump_major, dump_version = tool_major(pg_dump)
+    zstd = zstd_binary() if opts.compression == "zstd" else None
+    if opts.compression == "zstd" and zstd is None:
+        raise BackupError("backup.compression is zstd but no zstd binary is on PATH (install zstd, or set "
+                          "backup.compression: pg_dump)")
+    reap(work_dir(cfg))
+    staging = work_dir(cfg) / f"create-{backup_id}"
+    staging.mkdir(mode=0o700)
+    claim(staging)
+    artifact = DUMP_ZSTD if zstd else DUMP_PLAIN
+    local = staging / artifact
+    published = False
+    try:
+        try:
+            conn = postgres.connect(db, autocommit=True)
+        except postgres.DatabaseUnavailable as exc:
+            raise BackupError(f"database unreachable: {exc}") from None
+        with conn:
+            server_major = postgres.server_version_num(conn) // 10000
+            if dump_major < server_major:
+                raise BackupError(f"{pg_dump} is version {dump_major} but the server is {server_major}: "
+                                  f"pg_dump must be at least the server's major version (set database.bin_dir)")
+            for stmt in STABLE_SESSION:
+                conn.execute(stmt)
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            row = conn.execute("SELECT pg_export_snapshot(), current_setting('server_version'), "
+                               "pg_database_size(current_database())").fetchone()
+            assert row is not None
+            snapshot, server_version, db_size = str(row[0]), str(row[1]), int(row[2])
+            tables = user_tables(conn)
+            if after_snapshot:
+                after_snapshot()
+
+            def connect() -> Any:
+                return postgres.connect(db, autocommit=True)
+
+            with ThreadPoolExecutor(1, thread_name_prefix="backup-facts") as pool:
+                facts_future: Future[dict[str, TableFacts]] = pool.submit(
+                    table_facts, connect, tables, snapshot=snapshot, jobs=opts.fingerprint_jobs)
+                size, digest = _dump(cfg, pg_dump, zstd, snapshot, local, progress)
+                try:
+                    facts = facts_future.result()
+                except Exception as exc:
+                    raise BackupError(f"reading table facts failed: {type(exc).__name__}: {exc}") from None
+            conn.execute("COMMIT")
+        manifest = Manifest(
+            backup_id=backup_id, created_at=created, tool_version=__version__, database=db.dbname,
+            server_version=server_version, server_version_num=server_major * 10000, database_size_bytes=db_size,
+            snapshot=snapshot, dump_format="custom+zstd" if zstd else "custom", pg_dump_version=dump_version,
+            emergency=emergency, duration_seconds=0.0,
+            artifacts=[Artifact(name=artifact, size=size, sha256=digest)], tables=facts,
+        )
+        if progress:
+            progress("upload", 0, size)
+        store.upload(local, f"{backup_id}/{artifact}")
+        manifest = manifest.model_copy(update={"duration_seconds": round(time.monotonic() - t0, 3)})
+        store.write_bytes(f"{backup_id}/{MANIFEST}", manifest.to_bytes())
+        published = True
+        if progress:
+            progress("upload", size, size)
+        log.info("backup %s published to %s: %d bytes, %d tables", backup_id, store.description, size,
+                 len(facts))
+        return manifest
+    except BaseException as exc:
+        if not published:
+            _discard(store, backup_id)
+        if isinstance(exc, StoreError):
+            raise BackupError(f"store: {exc}") from None
+        if isinstance(exc, PipelineError):
+            raise BackupError(str(exc)) from None
+        if isinstance(exc, psycopg.Error):
+            raise BackupError(f"database: {redact(str(exc).strip())}") from None
+        if isinstance(exc, OSError):
+            raise BackupError(f"staging {staging}: {exc}") from None
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # if we are killed instead, stale.reap removes it
+
+
+def _dump(cfg: LoadedConfig, pg_dump: str, zstd: str | None, snapshot: str, local: Path,
+          progress: Progress | None) -> tuple[int, str]:
+    """Run pg_dump (| zstd) into ``local``, hashing on the way; returns (size, sha256)."""
+    opts = cfg.config.backup
+    commands: list[tuple[str, list[str]]] = [("pg_dump", _dump_argv(pg_dump, snapshot, zstd is None))]
+    if zstd:
+        commands.append(("zstd", [zstd, f"-{opts.zstd_level}", f"-T{opts.zstd_threads}", "-q", "-c"]))
+    digest = hashlib.sha256()
+    size = 0
+    with postgres.libpq_env(cfg.config.database) as env, pipeline(commands, env=env) as pipe, \
+            open(local, "wb") as out:
+        while chunk := pipe.stdout.read(CHUNK):
+            digest.update(chunk)
+            out.write(chunk)
+            size += len(chunk)
+            if progress:
+                progress("dump", size, None)
+        pipe.check()
+    if size == 0:
+        raise BackupError("pg_dump produced no data")
+    return size, digest.hexdigest()
+
+
+def _discard(store: BackupStore, backup_id: str) -> None:
+    """Remove a half-published backup (its manifest was never completely written)."""
+    try:
+        store.delete(backup_id)
+    except Exception as exc:  # cleanup must not hide the original error
+        log.warning("could not remove the partial backup %s: %s", backup_id, exc)
+

@@ -1,0 +1,79 @@
+"""The backup manifest: what was backed up, from which snapshot, and the checksum of every artifact.
+
+Written last; a backup directory without a valid manifest is not a backup.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+MANIFEST = "manifest.json"
+RESTORE_MARK = "restore-test.json"
+FORMAT_VERSION = 1
+
+
+class ManifestError(Exception):
+    """A manifest is missing, unreadable or malformed; the message says which and why."""
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Artifact(Model):
+    name: str = Field(description="file name relative to the backup directory")
+    size: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class TableFacts(Model):
+    """Exact facts of one table, read inside the backup's snapshot."""
+
+    rows: int = Field(ge=0)
+    fingerprint: str = Field(description="'<method>:<sum of 64-bit row hashes>'; method r = per-column type "
+                             "hashes, t = hash of the row's text (see table_facts)")
+
+
+class Manifest(Model):
+    format_version: int = FORMAT_VERSION
+    backup_id: str
+    created_at: datetime
+    tool_version: str
+    database: str
+    server_version: str
+    server_version_num: int
+    database_size_bytes: int
+    snapshot: str
+    dump_format: str = Field(description="e.g. 'custom+zstd': pg_dump -Fc -Z0 piped through zstd")
+    pg_dump_version: str
+    emergency: bool = False
+    duration_seconds: float
+    artifacts: list[Artifact]
+    tables: dict[str, TableFacts]
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(a.size for a in self.artifacts)
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True).encode()
+
+
+def parse(raw: bytes, where: str) -> Manifest:
+    try:
+        return Manifest.model_validate(json.loads(raw))
+    except (ValueError, ValidationError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ManifestError(f"{where}: invalid manifest ({first})") from None
+
+
+class RestoreMark(Model):
+    """Left beside a backup after a passed restore test (retention keeps the newest such backup)."""
+
+    backup_id: str
+    tested_at: datetime
+    restore_seconds: float
+    run_id: str | None = None

@@ -1,0 +1,51 @@
+"""Apply the retention plan to a store (or only report it)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..config.model import RetentionConfig
+from ..stores.base import BackupStore
+from . import retention
+from .catalog import load_catalog
+
+log = logging.getLogger("smc_maint.backups.prune")
+
+
+@dataclass
+class PruneOutcome:
+    plan: retention.Plan
+    dry_run: bool
+    deleted: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    freed_bytes: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        return {**self.plan.to_json(), "dry_run": self.dry_run, "deleted": self.deleted, "errors": self.errors,
+                "freed_bytes": self.freed_bytes}
+
+
+def prune(store: BackupStore, policy: RetentionConfig, *, now: datetime, dry_run: bool) -> PruneOutcome:
+    catalog = load_catalog(store)
+    entries = [retention.Entry(b.id, b.created_at, b.restore_mark is not None) for b in catalog.backups]
+    leftovers = [retention.Leftover(x.id, x.started_at, x.reason) for x in catalog.leftovers]
+    plan = retention.plan(entries, policy, now=now, leftovers=leftovers)
+    outcome = PruneOutcome(plan, dry_run)
+    sizes = {b.id: b.manifest.size_bytes for b in catalog.backups}
+    if dry_run:
+        outcome.freed_bytes = sum(sizes[i] for i in plan.delete)
+        return outcome
+    for backup_id in [*plan.delete, *plan.delete_leftovers]:
+        if backup_id in plan.keep:  # belt and braces: the plan never lists a kept id
+            continue
+        try:
+            store.delete(backup_id)
+        except Exception as exc:
+            outcome.errors.append(f"{backup_id}: {exc}")
+            continue
+        outcome.deleted.append(backup_id)
+        outcome.freed_bytes += sizes.get(backup_id, 0)
+        log.info("pruned %s from %s", backup_id, store.description)
+    return outcome

@@ -1,0 +1,58 @@
+"""Reap what a killed run (SIGKILL, power loss) left in the work directory.
+
+Every staging, download and scratch-server directory carries the pid of its owner; one whose
+owner is gone is removed (a scratch server in it is stopped first) at the start of the next
+backup or restore test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+
+import psutil
+
+from ..embedded.postgres import Binaries, EmbeddedPostgres
+
+OWNER = "owner.pid"
+UNOWNED_GRACE_SECONDS = 600
+log = logging.getLogger("smc_maint.backups.stale")
+
+
+def claim(directory: Path) -> None:
+    (directory / OWNER).write_text(str(os.getpid()))
+
+
+def _abandoned(directory: Path) -> bool:
+    try:
+        pid = int((directory / OWNER).read_text().strip())
+    except (OSError, ValueError):
+        return time.time() - directory.stat().st_mtime > UNOWNED_GRACE_SECONDS
+    return pid != os.getpid() and not psutil.pid_exists(pid)
+
+
+def reap(work: Path) -> list[str]:
+    """Remove abandoned directories below ``work``; returns what was removed."""
+    removed: list[str] = []
+    candidates = [*work.glob("create-*"), *work.glob("restore-*"), *work.glob("scratch/run-*")]
+    for directory in candidates:
+        if not directory.is_dir() or not _abandoned(directory):
+            continue
+        for data_dir in directory.glob("scratch-pg-*/data"):
+            with contextlib.suppress(Exception):
+                EmbeddedPostgres(data_dir, 0, _binaries_of(data_dir)).stop("immediate")
+        shutil.rmtree(directory, ignore_errors=True)
+        removed.append(str(directory))
+        log.warning("removed %s left behind by a run that was killed", directory)
+    return removed
+
+
+def _binaries_of(data_dir: Path) -> Binaries:
+    """The server binaries recorded in postmaster.opts (what started that server)."""
+    opts = (data_dir / "postmaster.opts").read_text().split()[0].strip("'\"")
+    bin_dir = Path(opts).parent
+    return Binaries(bin_dir, 0, "path")

@@ -1,0 +1,106 @@
+"""``backup-verify`` (daily): the newest backup is fresh, non-empty and intact; else take one now.
+
+Unlike the runbook (a file name with today's date, an emergency dump to /tmp in the pod), the
+newest backup is found by the creation time in its manifest and its checksums are verified;
+an emergency backup goes into the store with the same code as ``backup create``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from ..backups.catalog import Catalog, load_catalog, verify_backup
+from ..backups.create import BackupError, create_backup
+from ..backups.progress import terminal_progress
+from ..config.model import Section
+from ..context import Context
+from ..result import Result, Status
+from ..stores import StoreError
+
+
+class Settings(Section):
+    max_age_hours: float = Field(26, gt=0, description="the newest backup must be younger than this")
+    emergency_backup: bool = Field(True, description="take a backup into the store when none qualifies")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The newest backup and what is wrong with it (empty ``problems``: it qualifies)."""
+
+    backup_id: str | None
+    age_seconds: float | None
+    size_bytes: int
+    problems: list[str]
+
+
+def assess(catalog: Catalog, problems_of_newest: list[str], now: datetime, settings: Settings) -> Finding:
+    """Pure: does the newest backup qualify?"""
+    newest = catalog.newest()
+    if newest is None:
+        reason = "no backup with a valid manifest in the store"
+        if catalog.leftovers:
+            reason += f" ({len(catalog.leftovers)} incomplete: {catalog.leftovers[-1].reason})"
+        return Finding(None, None, 0, [reason])
+    age = (now - newest.created_at).total_seconds()
+    problems = list(problems_of_newest)
+    if age > settings.max_age_hours * 3600:
+        problems.insert(0, f"newest backup is {age / 3600:.1f} h old (limit {settings.max_age_hours:g} h)")
+    if newest.manifest.size_bytes == 0:
+        problems.append("newest backup is empty")
+    return Finding(newest.id, age, newest.manifest.size_bytes, problems)
+
+
+def run(ctx: Context, settings: Settings) -> Result:
+    now = ctx.clock.now()
+    try:
+        store = ctx.store()
+        catalog = load_catalog(store)
+        newest = catalog.newest()
+        integrity = verify_backup(store, newest.manifest) if newest else []
+    except StoreError as exc:
+        return Result(Status.CRITICAL, f"backup store unreadable: {exc}", {"error": str(exc)},
+                      {"emergency_backup": 0.0}, force_alert=True)
+    finding = assess(catalog, integrity, now, settings)
+    details: dict[str, Any] = {"store": store.description, "newest": finding.backup_id,
+                               "problems": finding.problems, "backups": len(catalog.backups)}
+    if not finding.problems and finding.age_seconds is not None:
+        return Result(Status.OK, f"newest backup {finding.backup_id} is {finding.age_seconds / 3600:.1f} h old, "
+                      f"{finding.size_bytes} bytes, checksums match", details,
+                      {"backup_age_seconds": finding.age_seconds, "backup_size_bytes": float(finding.size_bytes),
+                       "emergency_backup": 0.0})
+    why = "; ".join(finding.problems)
+    stale_figures = {"emergency_backup": 0.0}
+    if finding.age_seconds is not None:
+        stale_figures["backup_age_seconds"] = finding.age_seconds
+    if not settings.emergency_backup:
+        return Result(Status.CRITICAL, f"no usable backup: {why}", details, stale_figures, force_alert=True)
+    if ctx.dry_run:
+        details["plan"] = f"take an emergency backup into {store.description}"
+        return Result(Status.WARNING, f"{why}; an emergency backup WOULD be taken (dry run)", details,
+                      stale_figures, force_alert=True)
+    try:
+        with terminal_progress(ctx.interactive) as progress:
+            manifest = create_backup(ctx.cfg, store, emergency=True, clock=ctx.clock, progress=progress)
+        problems = verify_backup(store, manifest)
+    except BackupError as exc:
+        details["emergency_error"] = str(exc)
+        return Result(Status.CRITICAL, f"{why}; the emergency backup FAILED: {exc}", details, stale_figures,
+                      force_alert=True)
+    if problems:
+        details["emergency_problems"] = problems
+        return Result(Status.CRITICAL, f"{why}; the emergency backup {manifest.backup_id} does not verify: "
+                      f"{'; '.join(problems)}", details, stale_figures, force_alert=True)
+    details["emergency_backup"] = manifest.backup_id
+    return Result(Status.WARNING, f"{why}; emergency backup {manifest.backup_id} taken and verified "
+                  f"({manifest.size_bytes} bytes)", details,
+                  {"backup_age_seconds": 0.0, "backup_size_bytes": float(manifest.size_bytes),
+                   "emergency_backup": 1.0}, force_alert=True)
+
+
+def demo_settings(home: Path) -> dict[str, Any]:
+    return {"max_age_hours": 26}
