@@ -189,3 +189,14 @@ def webhook() -> Iterator[Receiver]:
     yield box["r"]
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def october(make_config: Callable[..., LoadedConfig], monkeypatch: pytest.MonkeyPatch) -> LoadedConfig:
+    """A history holding a scripted October 2026 of runs (see tests/obs_history.py)."""
+    from .obs_history import GROUPS, SCRIPTS, install, record_october
+
+    install(monkeypatch, GROUPS, SCRIPTS)
+    cfg = make_config()
+    record_october(cfg)
+    return cfg

@@ -19,7 +19,7 @@ from smc_maint.config.loader import LoadedConfig
 from smc_maint.reporting.publish import publish_configured, push, registry_from_config, write_textfile
 
 from .conftest import need
-from .obs_history import GROUPS, OCT, SCRIPTS, install, record_october, run_at
+from .obs_history import OCT, run_at
 
 NOW = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
 
@@ -47,12 +47,6 @@ def value(text: str, name: str, **labels: str) -> float:
     return samples(text)[(name, tuple(sorted(labels.items())))]
 
 
-@pytest.fixture
-def october(make_config: Callable[..., LoadedConfig], monkeypatch: pytest.MonkeyPatch) -> LoadedConfig:
-    install(monkeypatch, GROUPS, SCRIPTS)
-    cfg = make_config()
-    record_october(cfg)
-    return cfg
 
 
 def test_metrics_come_from_recorded_runs(october: LoadedConfig) -> None:

@@ -35,12 +35,6 @@ NOW = datetime(2026, 11, 2, 9, tzinfo=UTC)
 PLACEHOLDERS = re.compile(r"\b(X|Y|Z%|A%|TBD|Issue 1|Recommendation 1|Priority 1)\b")
 
 
-@pytest.fixture
-def october(make_config: Callable[..., LoadedConfig], monkeypatch: pytest.MonkeyPatch) -> LoadedConfig:
-    install(monkeypatch, GROUPS, SCRIPTS)
-    cfg = make_config()
-    record_october(cfg)
-    return cfg
 
 
 def test_report_numbers_come_from_history(october: LoadedConfig) -> None:
