@@ -67,3 +67,24 @@ def test_secrets_in_summaries_are_redacted(history: History) -> None:
         "url": "postgresql://app:hunter22@db/x"}, {})
     (row,) = history.results("r")
     assert "hunter22" not in row.summary and "hunter22" not in str(row.details)
+
+
+def test_embedded_server_starts_in_a_deep_directory(base_dir: Path) -> None:
+    """A data directory too deep for a Unix socket path (107 bytes) still starts: TCP only."""
+    from smc_maint.embedded.postgres import EmbeddedPostgres, find_binaries, free_port
+
+    deep = base_dir / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    for p in (deep.parent, deep):
+        p.chmod(0o755)
+    server = EmbeddedPostgres(deep / "data", free_port(), find_binaries("auto"))
+    try:
+        server.init("deep-password")
+        server.start()
+        import psycopg
+
+        with psycopg.connect(host="127.0.0.1", port=server.port, user="postgres", password="deep-password",
+                             dbname="postgres") as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        server.destroy()

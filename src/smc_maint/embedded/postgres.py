@@ -2,7 +2,7 @@
 
 Used for the demo database, for scratch restore targets and by the test suite. As root the
 server runs as an unprivileged system user (PostgreSQL refuses root); it listens on 127.0.0.1
-and on a Unix socket inside its data directory.
+only (TCP, no Unix socket).
 """
 
 from __future__ import annotations
@@ -185,7 +185,9 @@ class EmbeddedPostgres:
     def start(self, timeout: float = 60) -> None:
         if self.is_running():
             return
-        opts = [f"-p {self.port}", f"-c listen_addresses={self.host}", f"-k {self.data_dir}"]
+        # TCP on 127.0.0.1 only: no Unix socket, whose path (data dir + name) must fit in 107 bytes
+        # and breaks for deep work directories; every client here connects over TCP.
+        opts = [f"-p {self.port}", f"-c listen_addresses={self.host}", "-c unix_socket_directories=''"]
         opts += [f"-c {k}={v}" for k, v in self.settings.items()]
         self.log_file.touch()
         self._chown(self.log_file)
