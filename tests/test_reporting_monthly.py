@@ -148,3 +148,19 @@ def test_expected_slots_follow_the_scheduler_config(make_config: Callable[..., L
     procs = {c.procedure: c for c in report.completions}
     assert "db-maintenance" not in procs and "backup-verify" not in procs  # disabled group, `only`
     assert (procs["health"].completed, procs["health"].scheduled) == (21, 22)  # weekdays; the 14th missed
+
+
+def test_a_fresh_install_missed_nothing_before_its_first_run(make_config: Callable[..., LoadedConfig],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """History that starts on the 20th: slots of the 1st-19th are not 'missed' (as in missed-run detection)."""
+    install(monkeypatch, GROUPS, SCRIPTS)
+    cfg = make_config()
+    hist = open_history(cfg)
+    first = datetime(2026, 11, 20, 2, 0, 5, tzinfo=UTC)
+    hist.begin_run("first", "daily", first, ["health"], trigger="scheduled", slot=first.replace(second=0))
+    hist.add_result("first", "health", "ok", "fine", first, 1.0, {}, {})
+    hist.finish_run("first", "ok", first, 1.0)
+    report = monthly_report(cfg, hist, Month(2026, 11), datetime(2026, 11, 22, 10, tzinfo=UTC))
+    health = next(c for c in report.completions if c.procedure == "health")
+    assert (health.scheduled, health.completed) == (2, 1)  # the 20th done, the 21st missed, the 22nd pending
+    assert health.missed == ["2026-11-21"]

@@ -44,6 +44,7 @@ class Facts:
     zone: ZoneInfo = UTC_ZONE  # the zone the cron expressions are read in (schedule.timezone)
     later_results: list[ResultRow] = field(default_factory=list)  # after the month: resolution of issues
     start: datetime | None = None  # period start; default the month's start (the dashboard uses 30 days)
+    history_start: datetime | None = None  # the first run ever recorded: no slot before it is expected
 
     @property
     def period_start(self) -> datetime:
@@ -196,6 +197,11 @@ def completions(facts: Facts, period_end: datetime) -> list[Completion]:
         if not expr or not members:
             continue
         slots = slots_between(expr, facts.month.start, period_end, facts.zone)
+        if facts.history_start is not None:
+            # As in missed-run detection: a fresh install missed nothing before it existed. The slot
+            # the first recorded run belongs to still counts.
+            before = [s for s in slots if s <= facts.history_start]
+            slots = slots[len(before) - 1:] if before else slots
         bounds = [*slots[1:], next_slot(expr, slots[-1], facts.zone)] if slots else []
         for pid in members:
             times = by_proc.get(pid, [])
@@ -450,4 +456,5 @@ def gather(history: History, month: Month, now: datetime, *, groups: Mapping[str
         groups={g: list(m) for g, m in groups.items()}, schedule=dict(schedule),
         backup_procedures=list(backup_procedures), zone=zone,
         later_results=history.results_between(end, max(end, now) + timedelta(seconds=1)),
+        history_start=history.first_started_at(),
     )
