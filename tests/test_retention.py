@@ -140,3 +140,55 @@ def test_cli_restore_test_runs_via_runner(backup_config: Callable[..., LoadedCon
     out = json.loads(run.stdout)
     assert out["group"] == "monthly" and out["procedures"][0]["id"] == "restore-test"
     assert out["procedures"][0]["status"] == "ok"
+
+
+def _old_backups(cfg: LoadedConfig, days: tuple[int, ...]) -> list[str]:
+    from smc_maint.adapters.clock import FixedClock
+
+    store = open_store(cfg)
+    return [create_backup(cfg, store, clock=FixedClock(datetime.now(UTC) - timedelta(days=d))).backup_id
+            for d in days]
+
+
+def test_prune_never_deletes_a_backup_whose_manifest_it_cannot_read(
+        backup_config: Callable[..., LoadedConfig]) -> None:
+    """A newer format (extra fields) or a store error is doubt, not proof: keep, report, exit non-zero."""
+    cfg = backup_config({"backup": {"retention": {"keep_daily": 1, "keep_weekly": 0, "keep_monthly": 0,
+                                                  "partial_grace_hours": 1}}})
+    newer, broken, expired, newest = _old_backups(cfg, (40, 35, 30, 0))
+    newer_manifest = cfg.store_path / newer / "manifest.json"
+    data = json.loads(newer_manifest.read_text())
+    newer_manifest.write_text(json.dumps({**data, "format_version": 2, "encryption": {"key_id": "k1"}}))
+    broken_manifest = cfg.store_path / broken / "manifest.json"
+    broken_manifest.unlink()
+    broken_manifest.mkdir()  # exists, but reading it fails (a store error)
+    interrupted = cfg.store_path / "20200101T000000Z-abcdef"  # no manifest at all: a leftover
+    interrupted.mkdir()
+
+    dry = _cli(cfg, "prune", "--dry-run", "--json")
+    assert dry.returncode == 1, dry.stdout + dry.stderr
+    report = json.loads(dry.stdout)
+    assert report["delete"] == [expired]
+    assert sorted(report["unreadable"]) == sorted([newer, broken])
+    assert report["delete_leftovers"] == []  # not while the store answers badly for some manifests
+
+    real = _cli(cfg, "prune")
+    assert real.returncode == 1, real.stdout + real.stderr
+    assert "manifest unreadable" in real.stderr
+    assert {p.name for p in cfg.store_path.iterdir()} == {newer, broken, newest, interrupted.name}
+    listed = json.loads(_cli(cfg, "list", "--json").stdout)
+    assert {x["id"] for x in listed["unreadable"]} == {newer, broken}
+    assert [x["id"] for x in listed["incomplete"]] == [interrupted.name]
+
+
+def test_prune_deletes_an_old_manifest_less_leftover_when_everything_reads(
+        backup_config: Callable[..., LoadedConfig]) -> None:
+    cfg = backup_config({"backup": {"retention": {"partial_grace_hours": 1}}})
+    (newest,) = _old_backups(cfg, (0,))
+    interrupted = cfg.store_path / "20200101T000000Z-abcdef"
+    interrupted.mkdir()
+    (interrupted / "database.dump.zst").write_bytes(b"partial")
+    real = _cli(cfg, "prune", "--json")
+    assert real.returncode == 0, real.stdout + real.stderr
+    assert json.loads(real.stdout)["deleted"] == [interrupted.name]
+    assert {p.name for p in cfg.store_path.iterdir()} == {newest}

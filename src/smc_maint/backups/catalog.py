@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ..stores.base import BackupStore, StoreError
@@ -39,7 +39,7 @@ class BackupInfo:
 
 @dataclass(frozen=True)
 class Leftover:
-    """A directory in the store that is not a backup (no or invalid manifest)."""
+    """A directory in the store without a manifest: an interrupted backup (the manifest is written last)."""
 
     id: str
     reason: str
@@ -53,15 +53,30 @@ class Leftover:
 
 
 @dataclass(frozen=True)
+class Unreadable:
+    """A directory whose manifest exists but could not be read or parsed (store error, newer format,
+    damage). It may be a valid backup: it is reported and never deleted."""
+
+    id: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Catalog:
     backups: list[BackupInfo]  # newest first, by manifest creation time
     leftovers: list[Leftover]
+    unreadable: list[Unreadable] = field(default_factory=list)
 
     def newest(self) -> BackupInfo | None:
         return self.backups[0] if self.backups else None
 
     def get(self, backup_id: str) -> BackupInfo | None:
         return next((b for b in self.backups if b.id == backup_id), None)
+
+    def why_not_a_backup(self, backup_id: str) -> str | None:
+        """The reason ``backup_id`` is listed but not usable, if it is a leftover or unreadable."""
+        reasons = {x.id: x.reason for x in self.leftovers} | {x.id: x.reason for x in self.unreadable}
+        return reasons.get(backup_id)
 
 
 def read_manifest(store: BackupStore, backup_id: str) -> Manifest:
@@ -84,17 +99,31 @@ def _restore_mark(store: BackupStore, backup_id: str) -> RestoreMark | None:
 
 
 def load_catalog(store: BackupStore) -> Catalog:
+    """Sort every directory into backups, leftovers (provably no manifest) and unreadable.
+
+    Only a directory where the store positively says there is no manifest is a leftover (which
+    prune may delete); any doubt (a read error, a manifest we cannot parse) makes it unreadable.
+    """
     backups: list[BackupInfo] = []
     leftovers: list[Leftover] = []
+    unreadable: list[Unreadable] = []
     for backup_id in store.backup_ids():
         try:
             manifest = read_manifest(store, backup_id)
         except ManifestError as exc:
-            leftovers.append(Leftover(backup_id, str(exc)))
+            try:
+                has_manifest = store.exists(f"{backup_id}/{MANIFEST}")
+            except StoreError as check:
+                unreadable.append(Unreadable(backup_id, f"{exc}; checking for it failed too ({check})"))
+                continue
+            if has_manifest:
+                unreadable.append(Unreadable(backup_id, str(exc)))
+            else:
+                leftovers.append(Leftover(backup_id, f"backup {backup_id} has no manifest (interrupted)"))
             continue
         backups.append(BackupInfo(manifest, _restore_mark(store, backup_id)))
     backups.sort(key=lambda b: b.created_at, reverse=True)
-    return Catalog(backups, sorted(leftovers, key=lambda x: x.id))
+    return Catalog(backups, sorted(leftovers, key=lambda x: x.id), sorted(unreadable, key=lambda x: x.id))
 
 
 def verify_backup(store: BackupStore, manifest: Manifest,

@@ -21,18 +21,28 @@ class PruneOutcome:
     deleted: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     freed_bytes: int = 0
+    unreadable: list[str] = field(default_factory=list)  # kept: never deleted on doubt
 
     def to_json(self) -> dict[str, object]:
         return {**self.plan.to_json(), "dry_run": self.dry_run, "deleted": self.deleted, "errors": self.errors,
-                "freed_bytes": self.freed_bytes}
+                "freed_bytes": self.freed_bytes, "unreadable": self.unreadable}
 
 
 def prune(store: BackupStore, policy: RetentionConfig, *, now: datetime, dry_run: bool) -> PruneOutcome:
+    """Delete what the retention plan does not keep.
+
+    Unreadable directories are never deleted and count as errors (the caller exits non-zero);
+    while there are any, no leftover is deleted either: a store that answers badly cannot prove
+    a manifest is missing.
+    """
     catalog = load_catalog(store)
     entries = [retention.Entry(b.id, b.created_at, b.restore_mark is not None) for b in catalog.backups]
     leftovers = [retention.Leftover(x.id, x.started_at, x.reason) for x in catalog.leftovers]
     plan = retention.plan(entries, policy, now=now, leftovers=leftovers)
-    outcome = PruneOutcome(plan, dry_run)
+    if catalog.unreadable and plan.delete_leftovers:
+        plan = retention.Plan(plan.keep, plan.delete, [])
+    outcome = PruneOutcome(plan, dry_run, unreadable=[x.id for x in catalog.unreadable])
+    outcome.errors += [f"{x.id}: kept, manifest unreadable: {x.reason}" for x in catalog.unreadable]
     sizes = {b.id: b.manifest.size_bytes for b in catalog.backups}
     if dry_run:
         outcome.freed_bytes = sum(sizes[i] for i in plan.delete)

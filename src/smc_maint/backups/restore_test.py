@@ -76,12 +76,13 @@ def pick(store: BackupStore, backup_id: str | None) -> BackupInfo:
     if backup_id:
         found = catalog.get(backup_id)
         if found is None:
-            why = next((x.reason for x in catalog.leftovers if x.id == backup_id), "no such backup")
+            why = catalog.why_not_a_backup(backup_id) or "no such backup"
             raise RestoreTestFailed(f"backup {backup_id}: {why}", backup_id=backup_id, stage="manifest")
         return found
     newest = catalog.newest()
     if newest is None:
-        extra = f" ({len(catalog.leftovers)} directories without a valid manifest)" if catalog.leftovers else ""
+        others = len(catalog.leftovers) + len(catalog.unreadable)
+        extra = f" ({others} directories without a valid manifest)" if others else ""
         raise RestoreTestFailed(f"no backup with a valid manifest in {store.description}{extra}", stage="list")
     return newest
 

@@ -87,7 +87,8 @@ def list_(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     catalog = _catalog(store)
     if as_json:
         _emit({"store": store.description, "backups": [b.to_json() for b in catalog.backups],
-               "incomplete": [{"id": x.id, "reason": x.reason} for x in catalog.leftovers]})
+               "incomplete": [{"id": x.id, "reason": x.reason} for x in catalog.leftovers],
+               "unreadable": [{"id": x.id, "reason": x.reason} for x in catalog.unreadable]})
         return
     table = Table(title=f"backups in {store.description}", title_justify="left")
     for col in ("id", "created (UTC)", "size", "tables", "rows", "emergency", "restore-tested"):
@@ -100,6 +101,8 @@ def list_(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     out.print(table)
     for x in catalog.leftovers:
         err.print(f"not a backup: {x.id}: {x.reason}", markup=False, soft_wrap=True)
+    for y in catalog.unreadable:
+        err.print(f"unreadable (kept): {y.id}: {y.reason}", markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -111,7 +114,7 @@ def verify(backup_id: Annotated[str | None, typer.Argument(help="backup id (defa
     catalog = _catalog(store)
     info = catalog.get(backup_id) if backup_id else catalog.newest()
     if info is None:
-        reason = next((x.reason for x in catalog.leftovers if x.id == backup_id), None) if backup_id else None
+        reason = catalog.why_not_a_backup(backup_id) if backup_id else None
         problem = reason or (f"no backup {backup_id}" if backup_id else "no backup with a valid manifest")
         if as_json:
             _emit({"status": "critical", "id": backup_id, "problems": [problem]})
