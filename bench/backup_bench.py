@@ -110,7 +110,9 @@ def run(args: argparse.Namespace, base: Path, bin_dir: Path, port: int, password
             c.execute(f"DROP DATABASE {name}")
 
     now = datetime.now(UTC)
-    settings = RestoreTestSettings(target="server", scratch_server={"port": port, "sslmode": "disable"},
+    # the bench measures a scratch database on the source server itself: allowed explicitly
+    settings = RestoreTestSettings(target="server", scratch_server={"port": port, "sslmode": "disable",
+                                                                   "allow_production_server": True},
                                    backup_id=manifest.backup_id)
     # interleaved, best of --repeat: other load on the machine hits all three alike
     prest, orest, lrest = [], [], []

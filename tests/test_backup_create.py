@@ -128,3 +128,57 @@ def test_server_idle_in_transaction_timeout_does_not_break_the_snapshot(
     cfg = make_config()
     manifest = create_backup(cfg, open_store(cfg), after_snapshot=lambda: time.sleep(0.5))
     assert manifest.tables["trades"].rows > 0
+
+
+def test_unreadable_pg_dump_version_is_a_backup_error(make_config: Callable[..., LoadedConfig],
+                                                      tmp_path: Path) -> None:
+    """The one version parser (embedded.postgres.tool_version) serves backups too; its error is a BackupError."""
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    script = fake_bin / "pg_dump"
+    script.write_text("#!/bin/sh\necho 'no version here'\n")
+    script.chmod(0o755)
+    cfg = make_config({"database": {"bin_dir": str(fake_bin)}})
+    with pytest.raises(BackupError, match="cannot read the version of"):
+        create_backup(cfg, local_store(tmp_path / "store"))
+
+
+def test_one_version_parser_for_server_and_tools(pg: PgServer) -> None:
+    from smc_maint.embedded.postgres import server_major, tool_version
+
+    bin_dir = pg.server.binaries.bin_dir
+    major, line = tool_version(bin_dir / "pg_dump")
+    assert major == server_major(bin_dir) == pg.server.binaries.major
+    assert line.startswith("pg_dump (PostgreSQL) ")
+
+
+def test_manifest_records_the_source_server_identity(make_config: Callable[..., LoadedConfig],
+                                                     pg: PgServer) -> None:
+    cfg = make_config()
+    manifest = create_backup(cfg, open_store(cfg))
+    with pg.connect() as conn:
+        row = conn.execute("SELECT system_identifier::text FROM pg_control_system()").fetchone()
+    assert row is not None and manifest.system_identifier == row[0]
+
+
+def test_local_store_is_private_whatever_the_umask(make_config: Callable[..., LoadedConfig]) -> None:
+    """Backups hold every user's data: store and backup directories 0700, every file 0600."""
+    import os
+    import stat
+
+    from smc_maint.backups.manifest import RESTORE_MARK
+
+    old = os.umask(0o022)
+    try:
+        cfg = make_config()
+        store = open_store(cfg)
+        manifest = create_backup(cfg, store)
+        store.write_bytes(f"{manifest.backup_id}/{RESTORE_MARK}", b"{}")
+    finally:
+        os.umask(old)
+    root = cfg.store_path
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    assert stat.S_IMODE((root / manifest.backup_id).stat().st_mode) == 0o700
+    files = list((root / manifest.backup_id).iterdir())
+    assert {p.name for p in files} == {MANIFEST, RESTORE_MARK, manifest.artifacts[0].name}
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in files} == {p.name: 0o600 for p in files}

@@ -108,3 +108,52 @@ def test_failed_emergency_backup_is_critical(backup_config: Callable[..., Loaded
 
 def test_demo_settings_are_valid(tmp_path: Path) -> None:
     backup_verify.Settings(**backup_verify.demo_settings(Path("/nonexistent")))
+
+
+def _rewrite_manifest(cfg: LoadedConfig, backup_id: str, **changes: object) -> None:
+    from smc_maint.backups.catalog import read_manifest
+
+    store = open_store(cfg)
+    manifest = read_manifest(store, backup_id).model_copy(update=changes)
+    store.write_bytes(f"{backup_id}/manifest.json", manifest.to_bytes())
+
+
+def test_backup_of_another_database_does_not_count(backup_config: Callable[..., LoadedConfig]) -> None:
+    """A fresh, intact backup of the wrong database (a shared or mis-pointed store) is no backup of ours."""
+    cfg = backup_config()
+    made = create_backup(cfg, open_store(cfg))
+    _rewrite_manifest(cfg, made.backup_id, database="billing")
+    result = backup_verify.run(make_ctx(cfg), backup_verify.Settings(emergency_backup=False))
+    assert result.status is Status.CRITICAL
+    assert f"database 'billing', not the configured '{cfg.config.database.dbname}'" in result.summary
+
+
+def test_backup_from_another_server_does_not_count(backup_config: Callable[..., LoadedConfig]) -> None:
+    """Same database name on another cluster (e.g. staging writing into production's store)."""
+    cfg = backup_config()
+    made = create_backup(cfg, open_store(cfg))
+    assert made.system_identifier
+    _rewrite_manifest(cfg, made.backup_id, system_identifier="7123456789012345678")
+    result = backup_verify.run(make_ctx(cfg), backup_verify.Settings())
+    assert result.status is Status.WARNING  # an emergency backup of the right server was taken
+    assert "another server (system identifier 7123456789012345678" in result.summary
+    assert result.figures["emergency_backup"] == 1.0
+
+
+def test_assess_compares_identity_only_when_known() -> None:
+    from smc_maint.backups.catalog import BackupInfo, Catalog
+    from smc_maint.backups.manifest import Artifact, Manifest
+
+    now = datetime(2026, 11, 28, 12, tzinfo=UTC)
+    manifest = Manifest(backup_id="b1", created_at=now, tool_version="1", database="smc", server_version="16.4",
+                        server_version_num=160000, database_size_bytes=1, snapshot="s", dump_format="custom",
+                        pg_dump_version="16", duration_seconds=1.0,
+                        artifacts=[Artifact(name="d", size=1, sha256="0" * 64)], tables={})
+    catalog = Catalog([BackupInfo(manifest, None)], [])
+    ok = backup_verify.assess(catalog, [], now, backup_verify.Settings(), database="smc", system_identifier="42")
+    assert ok.problems == []  # an old manifest without an identifier is compared by name only
+    with_id = Catalog([BackupInfo(manifest.model_copy(update={"system_identifier": "41"}), None)], [])
+    bad = backup_verify.assess(with_id, [], now, backup_verify.Settings(), database="smc", system_identifier="42")
+    assert len(bad.problems) == 1 and "another server" in bad.problems[0]
+    unknown = backup_verify.assess(with_id, [], now, backup_verify.Settings(), database="smc")
+    assert unknown.problems == []

@@ -136,12 +136,50 @@ def test_scratch_database_on_a_configured_server(backup_config: Callable[..., Lo
     monkeypatch.setenv("SMC_MAINT_SCRATCH_PASSWORD", DB_PASSWORD)
     cfg = backup_config()
     create_backup(cfg, open_store(cfg))
-    settings = restore_test.Settings(target="server", scratch_server={"port": pg.port})
+    settings = restore_test.Settings(target="server",
+                                     scratch_server={"port": pg.port, "allow_production_server": True})
     result = restore_test.run(make_ctx(cfg), settings)
     assert result.status is Status.OK, result.summary
     with pg.connect() as conn:
         names = [r[0] for r in conn.execute("SELECT datname FROM pg_database").fetchall()]
     assert not [n for n in names if n.startswith("smc_restore_test")]
+
+
+def test_refuses_the_production_server_unless_explicitly_allowed(
+        backup_config: Callable[..., LoadedConfig], pg: PgServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default scratch_server (127.0.0.1:5432) is also the default database address: a scratch
+    database there is a full copy of production on the production server."""
+    monkeypatch.setenv("SMC_MAINT_SCRATCH_PASSWORD", DB_PASSWORD)
+    cfg = backup_config()
+    create_backup(cfg, open_store(cfg))
+    settings = restore_test.Settings(target="server", scratch_server={"port": pg.port})
+    result = restore_test.run(make_ctx(cfg), settings)
+    assert result.status is Status.CRITICAL and result.force_alert
+    assert "is the production server (same system identifier)" in result.summary
+    assert "allow_production_server" in result.summary
+    with pg.connect() as conn:
+        names = [r[0] for r in conn.execute("SELECT datname FROM pg_database").fetchall()]
+    assert not [n for n in names if n.startswith("smc_restore_test")]
+
+
+def test_refusal_needs_proof_of_another_server() -> None:
+    from smc_maint.backups.scratch import refusal
+    from smc_maint.config.model import DatabaseConfig
+
+    prod = DatabaseConfig(host="db.internal", port=5432, dbname="smc")
+
+    def why(dbname: str = "scratch", prod_sysid: str | None = "1", target_sysid: str | None = "2",
+            allow: bool = False) -> str | None:
+        return refusal(prod, "scratch.internal", 5432, dbname, prod_sysid=prod_sysid, target_sysid=target_sysid,
+                       exists=False, allow_production_server=allow)
+
+    assert why() is None  # two known, different identifiers: another server
+    assert "same system identifier" in (why(target_sysid="1") or "")
+    assert "unreadable" in (why(prod_sysid=None) or "")
+    assert "unreadable" in (why(target_sysid=None) or "")
+    assert why(target_sysid="1", allow=True) is None
+    assert "production database's name" in (why(dbname="smc", target_sysid="1", allow=True) or "")
+    assert "production database's name" in (why(dbname="smc", prod_sysid=None, allow=True) or "")
 
 
 def test_refuses_the_production_database(backup_config: Callable[..., LoadedConfig], pg: PgServer,
@@ -169,7 +207,8 @@ def test_refuses_an_existing_database(backup_config: Callable[..., LoadedConfig]
     with pg.connect() as conn:
         conn.execute("DROP DATABASE IF EXISTS keep_me")
         conn.execute("CREATE DATABASE keep_me")
-    settings = restore_test.Settings(target="server", scratch_server={"port": pg.port, "dbname": "keep_me"})
+    settings = restore_test.Settings(target="server", scratch_server={"port": pg.port, "dbname": "keep_me",
+                                                                      "allow_production_server": True})
     result = restore_test.run(make_ctx(cfg), settings)
     assert result.status is Status.CRITICAL
     assert "already exists" in result.summary
@@ -212,7 +251,10 @@ def test_interrupted_restore_test_leaves_no_scratch_server_or_files(
 
 def test_leftovers_of_a_killed_run_are_reaped(backup_config: Callable[..., LoadedConfig]) -> None:
     """A run killed with SIGKILL cannot clean up; the next one stops its server and removes its files."""
+    import os
+    import shutil
     import subprocess
+    import time
 
     from smc_maint.embedded.postgres import EmbeddedPostgres, find_binaries, free_port
 
@@ -234,10 +276,16 @@ def test_leftovers_of_a_killed_run_are_reaped(backup_config: Callable[..., Loade
     stale_download.mkdir()
     (stale_download / "owner.pid").write_text(str(dead.pid))
     (stale_download / "database.dump.zst").write_bytes(b"x" * 100)
+    foreign = work / "restore-cache-of-other-software"  # a shared work_dir (/tmp): not ours, never reaped
+    foreign.mkdir()
+    (foreign / "data").write_text("theirs")
+    os.utime(foreign, (time.time() - 86400, time.time() - 86400))
 
     result = restore_test.run(make_ctx(cfg), restore_test.Settings())
     assert result.status is Status.OK, result.summary
     assert not run_dir.exists() and not stale_download.exists()
+    assert (foreign / "data").read_text() == "theirs"
+    shutil.rmtree(foreign)
     _assert_clean(cfg)
 
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import secrets
 import shutil
-import subprocess
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,11 +24,13 @@ from .. import __version__
 from ..adapters import postgres
 from ..adapters.clock import Clock, SystemClock
 from ..config.loader import LoadedConfig
+from ..embedded.postgres import EmbeddedError, tool_version
 from ..redact import redact
 from ..stores.base import CHUNK, BackupStore, StoreError
 from .manifest import MANIFEST, Artifact, Manifest, TableFacts
 from .pipeline import PipelineError, pipeline, zstd_binary
 from .progress import ProgressFn as Progress
+from .scratch import read_system_identifier
 from .stale import claim, reap
 from .table_facts import STABLE_SESSION, table_facts, user_tables
 
@@ -56,14 +56,6 @@ def work_dir(cfg: LoadedConfig) -> Path:
     return path
 
 
-def tool_major(path: str) -> tuple[int, str]:
-    out = subprocess.run([path, "--version"], capture_output=True, text=True, check=False).stdout.strip()
-    match = re.search(r"(\d+)(?:\.\d+)?", out)
-    if not match:
-        raise BackupError(f"cannot read the version of {path}: {out!r}")
-    return int(match.group(1)), out
-
-
 def _dump_argv(pg_dump: str, snapshot: str, compress_in_pg_dump: bool) -> list[str]:
     return [pg_dump, "--format=custom", f"--compress={6 if compress_in_pg_dump else 0}",
             f"--snapshot={snapshot}", "--no-password"]
@@ -87,7 +79,10 @@ def create_backup(cfg: LoadedConfig, store: BackupStore, *, emergency: bool = Fa
         pg_dump = postgres.tool(db, "pg_dump")
     except FileNotFoundError as exc:
         raise BackupError(str(exc)) from None
-    dump_major, dump_version = tool_major(pg_dump)
+    try:
+        dump_major, dump_version = tool_version(pg_dump)
+    except EmbeddedError as exc:
+        raise BackupError(str(exc)) from None
     zstd = zstd_binary() if opts.compression == "zstd" else None
     if opts.compression == "zstd" and zstd is None:
         raise BackupError("backup.compression is zstd but no zstd binary is on PATH (install zstd, or set "
@@ -109,6 +104,7 @@ def create_backup(cfg: LoadedConfig, store: BackupStore, *, emergency: bool = Fa
             if dump_major < server_major:
                 raise BackupError(f"{pg_dump} is version {dump_major} but the server is {server_major}: "
                                   f"pg_dump must be at least the server's major version (set database.bin_dir)")
+            system_id = read_system_identifier(conn)
             for stmt in STABLE_SESSION:
                 conn.execute(stmt)
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -134,7 +130,8 @@ def create_backup(cfg: LoadedConfig, store: BackupStore, *, emergency: bool = Fa
             conn.execute("COMMIT")
         manifest = Manifest(
             backup_id=backup_id, created_at=created, tool_version=__version__, database=db.dbname,
-            server_version=server_version, server_version_num=server_major * 10000, database_size_bytes=db_size,
+            system_identifier=system_id, server_version=server_version, server_version_num=server_major * 10000,
+            database_size_bytes=db_size,
             snapshot=snapshot, dump_format="custom+zstd" if zstd else "custom", pg_dump_version=dump_version,
             emergency=emergency, duration_seconds=0.0,
             artifacts=[Artifact(name=artifact, size=size, sha256=digest)], tables=facts,

@@ -43,6 +43,8 @@ class Manifest(Model):
     created_at: datetime
     tool_version: str
     database: str
+    system_identifier: str | None = Field(None, description="the source cluster's pg_control_system() "
+                                          "identifier; backup-verify compares it with the configured server")
     server_version: str
     server_version_num: int
     database_size_bytes: int

@@ -11,14 +11,14 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from psycopg import sql
 from pydantic import Field
 
 from ..adapters import postgres
 from ..config.model import DatabaseConfig, Section
-from ..embedded.postgres import Binaries, EmbeddedPostgres, find_binaries, scratch_server
+from ..embedded.postgres import Binaries, EmbeddedPostgres, find_binaries, scratch_server, server_major
 from ..errors import SafetyRefusal
 from .cleanup import always
 from .stale import claim
@@ -41,6 +41,9 @@ class ScratchServer(Section):
     sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
     maintenance_db: str = "postgres"
     dbname: str | None = Field(None, description="scratch database name; default smc_restore_test_<random>")
+    allow_production_server: bool = Field(
+        False, description="allow a scratch database on the production server itself (same system identifier, "
+        "or one that cannot be read); off by default: a full copy of production would share its disk and load")
 
 
 @dataclass(frozen=True)
@@ -55,22 +58,40 @@ def _norm_host(host: str) -> str:
 
 
 def refusal(prod: DatabaseConfig, host: str, port: int, dbname: str, *, prod_sysid: str | None,
-            target_sysid: str | None, exists: bool) -> str | None:
-    """Why restoring into ``dbname`` at ``host:port`` is refused, or None. Pure."""
+            target_sysid: str | None, exists: bool, allow_production_server: bool = False) -> str | None:
+    """Why restoring into ``dbname`` at ``host:port`` is refused, or None. Pure.
+
+    Host names prove nothing (aliases, proxies, 127.0.0.1:5432 is also the default database
+    address), so only two different system identifiers prove the target is another server.
+    """
     if (_norm_host(prod.host), prod.port, prod.dbname) == (_norm_host(host), port, dbname):
         return f"target {host}:{port}/{dbname} is the production database"
-    if dbname == prod.dbname and (prod_sysid is None or prod_sysid == target_sysid):
-        why = "the same server (system identifier)" if prod_sysid else "possibly the same server"
-        return f"target database {dbname!r} has the production database's name on {why}"
+    known_other = prod_sysid is not None and target_sysid is not None and prod_sysid != target_sysid
+    same = "is the production server (same system identifier)" if prod_sysid and prod_sysid == target_sysid \
+        else "may be the production server (system identifier unreadable)"
+    if dbname == prod.dbname and not known_other:
+        return f"target database {dbname!r} has the production database's name and the server {same}"
+    if not known_other and not allow_production_server:
+        return (f"target server {host}:{port} {same}; a restore test there puts a full copy of production on "
+                f"the production server. Use another server, or set allow_production_server: true")
     if exists:
         return f"target database {dbname!r} already exists; the restore test only uses a database it creates"
     return None
 
 
-def system_identifier(db: DatabaseConfig, dbname: str | None = None) -> str | None:
-    with contextlib.suppress(Exception), postgres.connect(db, dbname=dbname) as conn:
+def read_system_identifier(conn: Any) -> str | None:
+    """The cluster's system identifier (what tells two servers apart), or None if not readable.
+
+    ``conn`` must be in autocommit mode (a refused query must not abort a transaction)."""
+    with contextlib.suppress(Exception):
         row = conn.execute("SELECT system_identifier::text FROM pg_control_system()").fetchone()
         return str(row[0]) if row else None
+    return None
+
+
+def system_identifier(db: DatabaseConfig, dbname: str | None = None) -> str | None:
+    with contextlib.suppress(Exception), postgres.connect(db, dbname=dbname) as conn:
+        return read_system_identifier(conn)
     return None
 
 
@@ -79,9 +100,7 @@ def local_binaries(prod: DatabaseConfig, kind: Literal["auto", "system", "pgserv
     """Server binaries for a scratch server: database.bin_dir if it has a server, else the machine's."""
     candidates: list[Binaries] = []
     if prod.bin_dir is not None and (Path(prod.bin_dir) / "initdb").is_file():
-        from ..embedded.postgres import _major
-
-        candidates.append(Binaries(Path(prod.bin_dir), _major(Path(prod.bin_dir)), "path"))
+        candidates.append(Binaries(Path(prod.bin_dir), server_major(Path(prod.bin_dir)), "path"))
     with contextlib.suppress(Exception):
         candidates.append(find_binaries(kind))
     for binaries in candidates:
@@ -138,7 +157,8 @@ def server_target(prod: DatabaseConfig, cfg: ScratchServer) -> Iterator[Target]:
         row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
         target_sysid = system_identifier(admin)
         reason = refusal(prod, cfg.host, cfg.port, dbname, prod_sysid=system_identifier(prod),
-                         target_sysid=target_sysid, exists=row is not None)
+                         target_sysid=target_sysid, exists=row is not None,
+                         allow_production_server=cfg.allow_production_server)
         if reason:
             raise SafetyRefusal(f"restore-test refused: {reason}")
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))

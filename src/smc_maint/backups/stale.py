@@ -2,7 +2,8 @@
 
 Every staging, download and scratch-server directory carries the pid of its owner; one whose
 owner is gone is removed (a scratch server in it is stopped first) at the start of the next
-backup or restore test.
+backup or restore test. A directory without our ``owner.pid`` is never touched: the work
+directory may be shared (``work_dir: /tmp``) and a matching name proves nothing.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import contextlib
 import logging
 import os
 import shutil
-import time
+import stat
 from pathlib import Path
 
 import psutil
@@ -19,7 +20,6 @@ import psutil
 from ..embedded.postgres import Binaries, EmbeddedPostgres
 
 OWNER = "owner.pid"
-UNOWNED_GRACE_SECONDS = 600
 log = logging.getLogger("smc_maint.backups.stale")
 
 
@@ -28,10 +28,17 @@ def claim(directory: Path) -> None:
 
 
 def _abandoned(directory: Path) -> bool:
+    """True only for a real directory of ours (owner.pid: a regular file of our uid) whose owner is gone."""
+    owner = directory / OWNER
     try:
-        pid = int((directory / OWNER).read_text().strip())
+        if directory.is_symlink() or not stat.S_ISDIR(directory.lstat().st_mode):
+            return False
+        info = owner.lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+            return False
+        pid = int(owner.read_text().strip())
     except (OSError, ValueError):
-        return time.time() - directory.stat().st_mtime > UNOWNED_GRACE_SECONDS
+        return False
     return pid != os.getpid() and not psutil.pid_exists(pid)
 
 
@@ -40,7 +47,7 @@ def reap(work: Path) -> list[str]:
     removed: list[str] = []
     candidates = [*work.glob("create-*"), *work.glob("restore-*"), *work.glob("scratch/run-*")]
     for directory in candidates:
-        if not directory.is_dir() or not _abandoned(directory):
+        if not _abandoned(directory):
             continue
         for data_dir in directory.glob("scratch-pg-*/data"):
             with contextlib.suppress(Exception):

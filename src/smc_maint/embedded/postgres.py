@@ -47,12 +47,21 @@ class Binaries:
         return bool(share) and (Path(share) / "extension" / "pg_stat_statements.control").is_file()
 
 
-def _major(bin_dir: Path) -> int:
-    out = subprocess.run([str(bin_dir / "postgres"), "--version"], capture_output=True, text=True, check=True)
-    match = re.search(r"(\d+)(?:\.\d+)?", out.stdout)
+def tool_version(program: Path | str) -> tuple[int, str]:
+    """Major version and ``--version`` line of a PostgreSQL program (the one parser for all callers)."""
+    try:
+        out = subprocess.run([str(program), "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    except OSError as exc:
+        raise EmbeddedError(f"cannot run {program}: {exc}") from None
+    match = re.search(r"(\d+)(?:\.\d+)?", out)
     if not match:
-        raise EmbeddedError(f"cannot read the version of {bin_dir / 'postgres'}: {out.stdout!r}")
-    return int(match.group(1))
+        raise EmbeddedError(f"cannot read the version of {program}: {out!r}")
+    return int(match.group(1)), out
+
+
+def server_major(bin_dir: Path) -> int:
+    """Major version of the server in ``bin_dir``."""
+    return tool_version(bin_dir / "postgres")[0]
 
 
 def system_binaries() -> Binaries | None:
@@ -61,7 +70,7 @@ def system_binaries() -> Binaries | None:
                         key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
     for bin_dir in reversed(candidates):
         if (bin_dir / "initdb").is_file() and (bin_dir / "pg_ctl").is_file():
-            return Binaries(bin_dir, _major(bin_dir), "system")
+            return Binaries(bin_dir, server_major(bin_dir), "system")
     return None
 
 
@@ -73,7 +82,7 @@ def pgserver_binaries() -> Binaries | None:
     bin_dir = Path(POSTGRES_BIN_PATH)
     if not (bin_dir / "initdb").is_file():
         return None
-    return Binaries(bin_dir, _major(bin_dir), "pgserver")
+    return Binaries(bin_dir, server_major(bin_dir), "pgserver")
 
 
 def find_binaries(kind: Literal["auto", "system", "pgserver"] = "auto") -> Binaries:

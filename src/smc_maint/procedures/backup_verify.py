@@ -17,6 +17,7 @@ from pydantic import Field
 from ..backups.catalog import Catalog, load_catalog, verify_backup
 from ..backups.create import BackupError, create_backup
 from ..backups.progress import terminal_progress
+from ..backups.scratch import system_identifier
 from ..config.model import Section
 from ..context import Context
 from ..result import Result, Status
@@ -38,21 +39,34 @@ class Finding:
     problems: list[str]
 
 
-def assess(catalog: Catalog, problems_of_newest: list[str], now: datetime, settings: Settings) -> Finding:
-    """Pure: does the newest backup qualify?"""
+def assess(catalog: Catalog, problems_of_newest: list[str], now: datetime, settings: Settings, *,
+           database: str, system_identifier: str | None = None) -> Finding:
+    """Pure: does the newest backup qualify, and is it a backup of *this* database?
+
+    ``system_identifier`` is the configured server's; it is compared with the manifest's when
+    both are known (a restored or cloned server shares it, another server never does).
+    """
     newest = catalog.newest()
     if newest is None:
         reason = "no backup with a valid manifest in the store"
         if catalog.leftovers:
             reason += f" ({len(catalog.leftovers)} incomplete: {catalog.leftovers[-1].reason})"
+        if catalog.unreadable:
+            reason += f" ({len(catalog.unreadable)} unreadable: {catalog.unreadable[-1].reason})"
         return Finding(None, None, 0, [reason])
     age = (now - newest.created_at).total_seconds()
     problems = list(problems_of_newest)
+    m = newest.manifest
+    if m.database != database:
+        problems.insert(0, f"newest backup is of database {m.database!r}, not the configured {database!r}")
+    if m.system_identifier and system_identifier and m.system_identifier != system_identifier:
+        problems.insert(0, f"newest backup comes from another server (system identifier {m.system_identifier}, "
+                        f"the configured server is {system_identifier})")
     if age > settings.max_age_hours * 3600:
         problems.insert(0, f"newest backup is {age / 3600:.1f} h old (limit {settings.max_age_hours:g} h)")
-    if newest.manifest.size_bytes == 0:
+    if m.size_bytes == 0:
         problems.append("newest backup is empty")
-    return Finding(newest.id, age, newest.manifest.size_bytes, problems)
+    return Finding(newest.id, age, m.size_bytes, problems)
 
 
 def run(ctx: Context, settings: Settings) -> Result:
@@ -65,9 +79,13 @@ def run(ctx: Context, settings: Settings) -> Result:
     except StoreError as exc:
         return Result(Status.CRITICAL, f"backup store unreadable: {exc}", {"error": str(exc)},
                       {"emergency_backup": 0.0}, force_alert=True)
-    finding = assess(catalog, integrity, now, settings)
+    db = ctx.cfg.config.database
+    finding = assess(catalog, integrity, now, settings, database=db.dbname,
+                     system_identifier=system_identifier(db) if newest and newest.manifest.system_identifier else None)
     details: dict[str, Any] = {"store": store.description, "newest": finding.backup_id,
                                "problems": finding.problems, "backups": len(catalog.backups)}
+    if catalog.unreadable:
+        details["unreadable"] = {x.id: x.reason for x in catalog.unreadable}
     if not finding.problems and finding.age_seconds is not None:
         return Result(Status.OK, f"newest backup {finding.backup_id} is {finding.age_seconds / 3600:.1f} h old, "
                       f"{finding.size_bytes} bytes, checksums match", details,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
+from typing import Any
 
 from ..config.loader import LoadedConfig
 from ..config.model import S3Config
@@ -11,12 +13,52 @@ from ..redact import register_secret
 from .base import BackupStore, StoreError
 
 
-def local_store(path: Path) -> BackupStore:
+def _private_fs() -> Any:
+    """A local filesystem whose directories are 0700 and files 0600 whatever the umask.
+
+    Backups hold every user's data; the process umask is usually 022, which would make them
+    world-readable. Files are created 0600 before any byte is written (no readable window).
+    """
     from fsspec.implementations.local import LocalFileSystem
 
+    class PrivateLocalFileSystem(LocalFileSystem):  # type: ignore[misc]
+        def makedirs(self, path: str, exist_ok: bool = False) -> None:
+            target = Path(self._strip_protocol(path))
+            if target.is_dir() and not exist_ok:
+                raise FileExistsError(str(target))
+            missing = [target, *target.parents]
+            for directory in reversed(missing[:next(i for i, d in enumerate(missing) if d.is_dir())]):
+                with contextlib.suppress(FileExistsError):
+                    directory.mkdir(mode=0o700)
+
+        def _create_private(self, path: str, *, exclusive: bool = False) -> None:
+            path = self._strip_protocol(path)
+            self.makedirs(self._parent(path), exist_ok=True)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_EXCL if exclusive else 0)
+            fd = os.open(path, flags, 0o600)
+            try:
+                os.fchmod(fd, 0o600)
+            finally:
+                os.close(fd)
+
+        def pipe_file(self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any) -> None:
+            self._create_private(path, exclusive=mode == "create")
+            super().pipe_file(path, value, **kwargs)
+
+        def cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
+            if self.isfile(path1):
+                self._create_private(path2)
+            super().cp_file(path1, path2, **kwargs)
+
+    return PrivateLocalFileSystem(auto_mkdir=True)
+
+
+def local_store(path: Path) -> BackupStore:
+    """A directory store readable by its owner only (0700; files 0600)."""
     path = Path(path).expanduser().resolve()
     path.mkdir(parents=True, exist_ok=True)
-    return BackupStore(LocalFileSystem(auto_mkdir=True), str(path), f"local store {path}")
+    path.chmod(0o700)
+    return BackupStore(_private_fs(), str(path), f"local store {path}")
 
 
 def s3_store(cfg: S3Config) -> BackupStore:
