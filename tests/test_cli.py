@@ -63,6 +63,9 @@ def test_demo_end_to_end_and_rerun(base_dir: Path) -> None:
     body = json.loads(first.stdout)
     assert [p["id"] for p in body["procedures"]] == registry.GROUPS["daily"]
     assert all(p["status"] != "unknown" for p in body["procedures"]), body
+    status = {p["id"]: p["status"] for p in body["procedures"]}
+    assert status["backup"] == "ok", body  # a regular backup, so backup-verify needs no emergency one
+    assert status["backup-verify"] == "ok", body
     exports = smc("demo", "env", env=env)
     assert exports.returncode == 0
     assert exports.stdout.startswith("export SMC_MAINT_CONFIG=")

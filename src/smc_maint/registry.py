@@ -12,6 +12,7 @@ from types import ModuleType
 
 PROCEDURES: dict[str, str] = {
     "health": "smc_maint.procedures.health",
+    "backup": "smc_maint.procedures.backup",
     "backup-verify": "smc_maint.procedures.backup_verify",
     "log-cleanup": "smc_maint.procedures.log_cleanup",
     "metrics-snapshot": "smc_maint.procedures.metrics_snapshot",
@@ -29,6 +30,7 @@ PROCEDURES: dict[str, str] = {
 
 GROUPS: dict[str, list[str]] = {
     "daily": [
+        "backup",  # first: a regular backup every day; backup-verify then checks it independently
         "health",
         "backup-verify",
         "log-cleanup",
