@@ -30,8 +30,8 @@ PROCEDURES: dict[str, str] = {
 
 GROUPS: dict[str, list[str]] = {
     "daily": [
-        "backup",  # first: a regular backup every day; backup-verify then checks it independently
-        "health",
+        "health",  # first: whether the platform is up at all
+        "backup",  # a regular backup every day; backup-verify then checks it independently
         "backup-verify",
         "log-cleanup",
         "metrics-snapshot",
