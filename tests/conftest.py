@@ -25,7 +25,7 @@ import yaml
 
 from smc_maint.config.loader import LoadedConfig, load_config
 from smc_maint.embedded import demo_data
-from smc_maint.embedded.postgres import EmbeddedPostgres, find_binaries, free_port
+from smc_maint.embedded.postgres import EmbeddedError, EmbeddedPostgres, find_binaries, free_port
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 DB_PASSWORD = "pg-" + secrets.token_hex(8)
@@ -75,9 +75,11 @@ class PgServer:
 @pytest.fixture(scope="session")
 def pg(base_dir: Path) -> Iterator[PgServer]:
     """The machine's PostgreSQL (with contrib, pg_stat_statements preloaded) on a free port."""
-    binaries = find_binaries("system") if shutil.which("true") else None
-    need(binaries is not None, "PostgreSQL server binaries (/usr/lib/postgresql/N/bin)")
-    assert binaries is not None
+    try:
+        binaries = find_binaries("system")
+    except EmbeddedError as exc:  # find_binaries raises rather than returning None
+        need(False, f"PostgreSQL server binaries (/usr/lib/postgresql/N/bin): {exc}")
+        raise
     settings = {"fsync": "off", "max_connections": "60"}
     if binaries.has_pg_stat_statements:
         settings["shared_preload_libraries"] = "pg_stat_statements"

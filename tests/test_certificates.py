@@ -229,6 +229,35 @@ def test_thresholds_use_the_smaller_of_days_and_lifetime_share() -> None:
 
 def test_no_sources_is_skipped() -> None:
     assert summarize([], NOW, Settings()).status is Status.SKIPPED
+    assert summarize(gather(Settings()), NOW, Settings()).status is Status.SKIPPED
+
+
+def test_configured_sources_without_certificates_are_findings_not_skipped(ca: trustme.CA, tmp_path: Path) -> None:
+    """An empty directory, a key-only file or an empty cert-manager listing checked nothing: say so."""
+    empty_dir = tmp_path / "empty"
+    empty_dir.mkdir()
+    key_only = tmp_path / "tls.key.pem"
+    ca.issue_cert("key.smc.test").private_key_pem.write_to_path(str(key_only))
+    listing = tmp_path / "certificates.json"
+    listing.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": []}))
+    result = _ctx_run(_settings(pem_paths=[str(empty_dir), str(key_only)], cert_manager_files=[str(listing)]))
+    assert result.status is Status.UNKNOWN
+    findings = {c["name"]: c["findings"] for c in result.details["certificates"]}
+    assert findings == {where: [f"no certificates found in {where}"]
+                        for where in (str(empty_dir), str(key_only), str(listing))}
+
+
+def test_empty_cluster_listing_is_a_finding(tmp_path: Path, make_config: Callable[..., LoadedConfig]) -> None:
+    fake = FakeKubeApi(token="kube-" + "t0ken-empty").start()
+    try:
+        fake.custom[CERTS_PATH] = []
+        cfg = make_config({"platform": {"kind": "kubernetes", "namespace": "smc-trading",
+                                        "kubeconfig": str(fake.kubeconfig(tmp_path / "kubeconfig"))}})
+        result = run_group(cfg, "weekly", only=["certificates"]).procedures[0].result
+    finally:
+        fake.stop()
+    assert result.status is Status.UNKNOWN
+    assert "no certificates found in kubernetes:smc-trading/certificates" in result.summary
 
 
 def test_demo_certificates_produce_findings_through_the_runner(tmp_path: Path,

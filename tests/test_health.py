@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme  # a test dependency: missing is an error, not a skip
 
 from smc_maint.config.loader import LoadedConfig
 from smc_maint.embedded.postgres import free_port
@@ -137,7 +138,6 @@ def test_expected_redirect_status_is_ok(make_config: Callable[..., LoadedConfig]
 
 def test_tls_verified_with_ca_file_and_rejected_without(make_config: Callable[..., LoadedConfig],
                                                         tmp_path: Path) -> None:
-    trustme = pytest.importorskip("trustme")
     ca = trustme.CA()
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
@@ -226,3 +226,14 @@ def test_bad_endpoint_config_is_a_clear_error(make_config: Callable[..., LoadedC
     with pytest.raises(ConfigError, match="unique"):
         make_config({"procedures": {"health": {"endpoints": [{"name": "x", "url": "http://a"},
                                                              {"name": "x", "url": "http://b"}]}}})
+
+
+def test_unconfigured_endpoints_warn_but_an_explicit_empty_list_does_not(
+        make_config: Callable[..., LoadedConfig]) -> None:
+    """Forgetting the endpoints must not read as "all healthy"; `endpoints: []` says none on purpose."""
+    result, _ = run_one(make_config({"procedures": {"health": RELAXED}}), "health")
+    assert result.status is Status.WARNING
+    assert "no HTTP endpoints configured: list them under procedures.health.endpoints" in result.summary
+    result, _ = run_one(_cfg(make_config, []), "health")
+    assert result.status is Status.OK, result.summary
+    assert "no HTTP endpoints configured (nothing checked over HTTP)" in result.summary

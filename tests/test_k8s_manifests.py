@@ -26,20 +26,71 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
                           cwd=cwd, timeout=120)
 
 
-def all_groups(tmp_path: Path, extra: str = "") -> list[dict[str, Any]]:
+def all_groups(tmp_path: Path, extra: str = "", *, store_pvc: str | None = None,
+               store: str = "store:\n  kind: s3\n") -> list[dict[str, Any]]:
     cfg_file = tmp_path / "smc-maint.yaml"
-    cfg_file.write_text(f"home: {tmp_path}/home\nschedule:\n  timezone: Europe/Warsaw\n{extra}")
-    cfg = load_config(cfg_file)
+    cfg_file.write_text(f"home: {tmp_path}/home\n{store}schedule:\n  timezone: Europe/Warsaw\n{extra}")
+    cfg = load_config(cfg_file, environ={})
     opts = manifests.Options(namespace="smc-trading", image="registry.example.com/smc/smc-maint:0.1.0",
                              config_yaml=cfg_file.read_text(), groups=["daily", "weekly", "monthly", "quarterly"],
-                             timeouts_seconds={"monthly": 7200})
+                             timeouts_seconds={"monthly": 7200}, store_kind=cfg.config.store.kind,
+                             store_pvc=store_pvc)
     return manifests.build(cfg.config.schedule, opts)
 
 
+def pod_spec(cronjob: dict[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    return spec
+
+
 @pytest.mark.parametrize("version", K8S_VERSIONS)
-def test_every_object_validates_strictly(tmp_path: Path, version: str) -> None:
-    for obj in all_groups(tmp_path):
+@pytest.mark.parametrize("store_pvc", [None, "smc-maint-backups"])
+def test_every_object_validates_strictly(tmp_path: Path, version: str, store_pvc: str | None) -> None:
+    store = "" if store_pvc else "store:\n  kind: s3\n"
+    objects = all_groups(tmp_path, store=store, store_pvc=store_pvc)
+    # ServiceAccount, Role, RoleBinding, ConfigMap and one CronJob per group: an empty build fails here.
+    assert [o["kind"] for o in objects] == ["ServiceAccount", "Role", "RoleBinding", "ConfigMap"] + ["CronJob"] * 4
+    for obj in objects:
         kubernetes_validate.validate(obj, version, strict=True)
+
+
+def test_local_store_without_a_volume_is_refused(tmp_path: Path) -> None:
+    """A local store in the pod would be an emptyDir: the backups would go with the pod."""
+    with pytest.raises(ConfigError, match="lost with it"):
+        all_groups(tmp_path, store="")
+    cfg_file = tmp_path / "smc-maint.yaml"
+    result = cli("k8s", "manifests", "--image", "smc/smc-maint:0.1.0", "--config", str(cfg_file))
+    assert result.returncode == 78
+    assert "--store-pvc" in result.stderr and "Traceback" not in result.stderr and not result.stdout
+    with pytest.raises(ConfigError, match="for a local store"):
+        all_groups(tmp_path, store_pvc="smc-maint-backups")  # s3 with a PVC: a mistake, not ignored
+
+
+def test_store_pvc_is_mounted_and_is_the_pods_store(tmp_path: Path) -> None:
+    cronjobs = [o for o in all_groups(tmp_path, store="store:\n  path: /srv/backups\n",
+                                      store_pvc="smc-maint-backups") if o["kind"] == "CronJob"]
+    assert len(cronjobs) == 4
+    for cj in cronjobs:
+        pod = pod_spec(cj)
+        assert {"name": "store", "persistentVolumeClaim": {"claimName": "smc-maint-backups"}} in pod["volumes"]
+        (container,) = pod["containers"]
+        assert {"name": "store", "mountPath": manifests.STORE_DIR} in container["volumeMounts"]
+        assert {"name": "SMC_MAINT_STORE__PATH", "value": manifests.STORE_DIR} in container["env"]
+        assert {"name": "SMC_MAINT_STORE__KIND", "value": "local"} in container["env"]
+
+
+def test_s3_store_pins_the_kind_and_mounts_no_store_volume(tmp_path: Path) -> None:
+    for cj in (o for o in all_groups(tmp_path) if o["kind"] == "CronJob"):
+        pod = pod_spec(cj)
+        assert all(v["name"] != "store" for v in pod["volumes"])
+        assert {"name": "SMC_MAINT_STORE__KIND", "value": "s3"} in pod["containers"][0]["env"]
+
+
+def test_header_creates_the_secret_from_a_file_never_from_literals(tmp_path: Path) -> None:
+    text = manifests.to_yaml(all_groups(tmp_path))
+    header = text.split("\n---", 1)[0].split("apiVersion", 1)[0]
+    assert "--from-env-file=" in header
+    assert "--from-literal" not in text
 
 
 def test_cronjobs_are_dependable_and_locked_down(tmp_path: Path) -> None:
@@ -91,7 +142,7 @@ def test_configmap_carries_the_config_but_no_secret_values(tmp_path: Path, monke
                                                            ) -> None:
     monkeypatch.setenv("SMC_MAINT_DATABASE_PASSWORD", "hunter2-very-secret")
     cfg_file = tmp_path / "smc-maint.yaml"
-    cfg_file.write_text(f"home: {tmp_path}/home\ndatabase:\n  host: db.smc-trading.svc\n")
+    cfg_file.write_text(f"home: {tmp_path}/home\ndatabase:\n  host: db.smc-trading.svc\nstore:\n  kind: s3\n")
     result = cli("k8s", "manifests", "--image", "smc/smc-maint@sha256:" + "a" * 64, "--config", str(cfg_file))
     assert result.returncode == 0, result.stderr
     docs = [d for d in yaml.safe_load_all(result.stdout) if d]

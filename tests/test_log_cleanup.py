@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +18,7 @@ import pytest
 from smc_maint.config.loader import LoadedConfig
 from smc_maint.result import Status
 
+from .conftest import need
 from .procedure_run import run_one, stored_figure
 
 DAY = 86400
@@ -123,8 +126,8 @@ def undeletable(tmp_path: Path) -> Iterator[Path]:
     root = tmp_path / "logs"
     path = make_file(root / "locked.log.4", 30)
     if os.geteuid() == 0:
-        if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(path)]).returncode != 0:
-            pytest.skip("chattr +i not supported here")
+        need(shutil.which("chattr") is not None, "chattr (e2fsprogs)")
+        need(subprocess.run(["chattr", "+i", str(path)]).returncode == 0, "chattr +i on the test filesystem")
         yield path
         subprocess.run(["chattr", "-i", str(path)], check=True)
     else:
@@ -167,3 +170,62 @@ def test_demo_log_layout_cleanup(make_config: Callable[..., LoadedConfig], tmp_p
     assert not (app / "trading-engine" / "orders-2026-10-01.log").exists()
     assert (app / "trading-engine" / "engine.log.1").exists()
     assert result.figures["files_removed"] == 6
+
+
+_SCAN_AND_CLEAN = """
+import json, sys, time
+from pathlib import Path
+from smc_maint.adapters import open_files
+from smc_maint.procedures import log_cleanup
+held = open_files.scan()
+out = log_cleanup.apply_rule(log_cleanup.Rule(path=Path(sys.argv[1]), max_age_days=7), held, time.time(), False)
+result = log_cleanup.summarize([out], False, held)
+print(json.dumps({"status": result.status.value, "summary": result.summary, "kept": out.kept,
+                  "unreadable": held.unreadable}))
+"""
+
+
+def test_unknown_holders_keep_other_users_files_with_a_warning() -> None:
+    """Not root: other users' processes cannot be inspected, so their old files may still be written to."""
+    base = Path(tempfile.mkdtemp(prefix="smc-log-cleanup-"))
+    try:
+        base.chmod(0o777)  # the unprivileged scanner may unlink anything in here: only the check protects
+        foreign = make_file(base / "engine.log.3", 30)
+        mine = make_file(base / "mine.log.3", 30)
+        prefix: list[str] = []
+        if os.geteuid() == 0:
+            need(shutil.which("setpriv") is not None, "setpriv (util-linux) to scan as an unprivileged user")
+            os.chown(mine, 65534, 65534)  # foreign stays root's: the unprivileged run cannot see root's fds
+            prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+        else:
+            need(False, "root, to own a file as another user than the unprivileged scanner")
+        proc = subprocess.run([*prefix, sys.executable, "-c", _SCAN_AND_CLEAN, str(base)], capture_output=True,
+                              text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        out = json.loads(proc.stdout)
+        assert out["unreadable"] > 0  # root's processes, at least
+        assert foreign.exists() and not mine.exists()
+        assert out["kept"] == [{"path": str(foreign), "bytes": 1000, "age_days": 30.0, "reason": "holder unknown"}]
+        assert out["status"] == "warning" and "could not be inspected" in out["summary"]
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_delete_never_goes_through_a_directory_swapped_for_a_symlink(tmp_path: Path) -> None:
+    """Between scan and delete a directory becomes a symlink: the unlink must not follow it."""
+    from smc_maint.adapters.open_files import OpenFiles
+    from smc_maint.procedures import log_cleanup
+
+    root = tmp_path / "logs"
+    victim = make_file(root / "sub" / "app.log.2", 30)
+    rule = log_cleanup.Rule(path=root, max_age_days=7)
+    out = log_cleanup.RuleOutcome(str(root))
+    (candidate,) = log_cleanup.scan_rule(rule, root.resolve(), OpenFiles(), out)
+    elsewhere = root / "elsewhere"
+    elsewhere.mkdir()
+    os.link(victim, elsewhere / "app.log.2")  # same inode, so an identity check alone would pass
+    (root / "sub").rename(root / "moved")
+    (root / "sub").symlink_to(elsewhere)
+    error = log_cleanup._delete(candidate, root.resolve())
+    assert error is not None and "symlink" in error
+    assert (elsewhere / "app.log.2").exists()

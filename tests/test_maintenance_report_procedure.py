@@ -55,3 +55,22 @@ def test_bad_month_setting_is_a_config_error(make_config: Callable[..., LoadedCo
 
     with pytest.raises(ConfigError, match=r"procedures.maintenance-report.month"):
         make_config({"procedures": {"maintenance-report": {"month": "last"}}})
+
+
+def test_month_without_backup_checks_or_restore_tests_warns(make_config: Callable[..., LoadedConfig]) -> None:
+    """Nothing scheduled was missed and nothing is open, but recoverability was never checked."""
+    from smc_maint.result import Status
+    from smc_maint.runner import run_group
+
+    unscheduled = {g: {"enabled": False} for g in ("daily", "weekly", "monthly", "quarterly")}
+    cfg = make_config({"procedures": {"maintenance-report": {"month": "2026-09"}},
+                       "schedule": {"groups": unscheduled}})  # nothing scheduled, so nothing missed
+    result = run_group(cfg, "monthly", only=["maintenance-report"]).procedures[0].result
+    assert result.summary.startswith("2026-09: 0/0 scheduled runs completed, no backup checks, 0 restore test(s)")
+    assert result.status is Status.WARNING
+    assert "no backup checks and no restore test recorded" in result.summary
+
+
+def test_a_month_with_backup_checks_and_a_restore_test_is_not_flagged(cfg: LoadedConfig) -> None:
+    outcome = run_at(cfg, "monthly", datetime(2026, 11, 1, 4, tzinfo=UTC), only=["maintenance-report"])
+    assert "recorded" not in outcome.procedures[0].result.summary.split("open issue(s)")[1]

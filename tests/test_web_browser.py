@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright  # a test dependency: missing is an error, not a skip
 
 from smc_maint import demo
 from smc_maint.config.loader import LoadedConfig, load_config
@@ -40,11 +41,10 @@ def demo_env(base_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[
 
 def test_dashboard_in_chromium(demo_env: tuple[LoadedConfig, list[RunOutcome]]) -> None:
     need(Path(CHROMIUM).exists(), "chromium (apt)")
-    sync_api = pytest.importorskip("playwright.sync_api")
     cfg, runs = demo_env
     server, url = start_in_thread(DashboardApp(cfg))
     try:
-        with sync_api.sync_playwright() as p:
+        with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(url + "/")

@@ -23,8 +23,31 @@ class OpenFiles:
     processes_scanned: int = 0
     unreadable: int = 0
 
+    hidden: bool = False  # /proc is mounted hidepid=1|2: other users' processes may not even be listed
+
     def pids_holding(self, ident: FileId) -> set[int]:
         return self.holders.get(ident, set())
+
+    @property
+    def complete(self) -> bool:
+        """Whether every process was seen: otherwise a file not listed may still be held open."""
+        return self.unreadable == 0 and not self.hidden
+
+
+def _hidepid(proc_root: Path) -> bool:
+    """Whether ``proc_root`` is mounted with ``hidepid`` (1/2/invisible/noaccess) and we are not root."""
+    if os.geteuid() == 0:
+        return False
+    try:
+        lines = (proc_root / "self" / "mountinfo").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return True  # cannot tell: assume processes may be hidden
+    for line in lines:
+        fields = line.split()
+        if len(fields) > 4 and fields[4] == str(proc_root) and " - proc " in line:
+            opts = line.rsplit(" ", 1)[-1].split(",")
+            return any(o.startswith("hidepid=") and o not in ("hidepid=0", "hidepid=off") for o in opts)
+    return False
 
 
 def _scan_proc(proc_root: Path) -> OpenFiles:
@@ -47,7 +70,7 @@ def _scan_proc(proc_root: Path) -> OpenFiles:
             except OSError:
                 continue
             holders.setdefault((st.st_dev, st.st_ino), set()).add(pid)
-    return OpenFiles(holders, scanned, unreadable)
+    return OpenFiles(holders, scanned, unreadable, _hidepid(proc_root))
 
 
 def _scan_psutil() -> OpenFiles:

@@ -46,6 +46,8 @@ def manifests_cmd(
         manifests.DEFAULT_SECRET,
     secret_metadata: Annotated[bool, typer.Option("--secret-metadata", help="allow listing secrets (metadata "
                                                   "inventory of security-audit)")] = False,
+    store_pvc: Annotated[str | None, typer.Option("--store-pvc", help="PersistentVolumeClaim for a local store "
+                                                  "(required unless store.kind is s3)")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write here instead of stdout")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="config file")] = None,
 ) -> None:
@@ -55,7 +57,7 @@ def manifests_cmd(
     opts = manifests.Options(
         namespace=namespace, image=image, secret_name=secret_name, config_yaml=config_for_cluster(cfg),
         groups=groups, timeouts_seconds={g: longest_run_seconds(cfg, g) for g in groups},
-        secret_metadata=secret_metadata,
+        secret_metadata=secret_metadata, store_kind=cfg.config.store.kind, store_pvc=store_pvc,
     )
     text = manifests.to_yaml(manifests.build(cfg.config.schedule, opts), secret_name)
     if output is None:

@@ -45,6 +45,12 @@ class Settings(Section):
     timeout_seconds: float = Field(10, gt=0)
 
 
+def _or_missing(found: list[CertFacts], source: str, where: str) -> list[CertFacts]:
+    """A configured source that yields no certificate is a finding: an empty directory, a key-only
+    file or an empty listing would otherwise pass unnoticed while nothing was checked."""
+    return found or [CertFacts(source, where, error=f"no certificates found in {where}")]
+
+
 def from_cluster(platform: PlatformConfig) -> list[CertFacts]:
     """cert-manager Certificates of the platform namespace, read through the Kubernetes API."""
     source = f"kubernetes:{platform.namespace}/certificates"
@@ -52,7 +58,7 @@ def from_cluster(platform: PlatformConfig) -> list[CertFacts]:
         listing = list_namespaced_custom_objects(platform, "cert-manager.io", "v1", "certificates")
     except KubernetesUnavailable as exc:
         return [CertFacts("cert-manager", source, error=str(exc))]
-    return sources.from_cert_manager(listing, source)
+    return _or_missing(sources.from_cert_manager(listing, source), "cert-manager", source)
 
 
 def gather(settings: Settings, platform: PlatformConfig | None = None) -> list[CertFacts]:
@@ -65,9 +71,10 @@ def gather(settings: Settings, platform: PlatformConfig | None = None) -> list[C
     for path in settings.pem_paths:
         if not path.exists():
             found.append(CertFacts("file", str(path), error="path does not exist"))
-    found.extend(sources.from_pem_paths(p for p in settings.pem_paths if p.exists()))
+        else:
+            found.extend(_or_missing(sources.from_pem_paths([path]), "file", str(path)))
     for path in settings.cert_manager_files:
-        found.extend(sources.from_cert_manager_file(path))
+        found.extend(_or_missing(sources.from_cert_manager_file(path), "cert-manager", str(path)))
     if platform is not None:
         use_cluster = settings.cert_manager_from_cluster
         if use_cluster or (use_cluster is None and platform.kind == "kubernetes"):

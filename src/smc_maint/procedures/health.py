@@ -39,7 +39,8 @@ class Limits(Section):
 
 
 class Settings(Section):
-    endpoints: list[Endpoint] = Field(default_factory=list, description="HTTP health endpoints to probe")
+    endpoints: list[Endpoint] = Field(default_factory=list, description="HTTP health endpoints to probe; "
+                                      "unset is a warning, `[]` checks none on purpose")
     db_latency_seconds: Limits = Limits(warning=0.5, critical=2.0)
     cpu_percent: Limits = Limits(warning=90, critical=98)
     memory_percent: Limits = Limits(warning=90, critical=97)
@@ -104,6 +105,10 @@ def evaluate(db: DbProbe, probes: list[Probe], hostf: host.HostFacts, settings: 
         if level is not Status.OK:
             problems.append((level, f"database latency {db.latency_seconds * 1000:.0f} ms "
                                     f"(warning {settings.db_latency_seconds.warning * 1000:.0f} ms)"))
+    if not probes and "endpoints" not in settings.model_fields_set:
+        # Forgotten configuration must not read as healthy; `endpoints: []` says "none on purpose".
+        problems.append((Status.WARNING, "no HTTP endpoints configured: list them under procedures.health."
+                                         "endpoints, or set `endpoints: []` to check none"))
     figures["endpoints_total"] = float(len(probes))
     figures["endpoints_up"] = float(sum(p.ok for p in probes))
     for p in probes:

@@ -4,11 +4,14 @@ The runbook's ``find /var/log -name "*.log" -mtime +7 -delete`` deletes the live
 process and ignores rotated files. Here a file is deleted only when it matches a rule's pattern,
 is older than the rule's age, is a regular file inside the rule's directory (symlinks are never
 followed nor deleted), is not held open by any process, and is not a live ``*.log`` (unless
-``keep_live: false``). Every kept file that was old enough says why it was kept.
+``keep_live: false``). When some processes cannot be inspected (not root, ``hidepid``), a file
+owned by another user is kept as "holder unknown" and the result is a WARNING: its writer may be
+one of the processes we cannot see. Every kept file that was old enough says why it was kept.
 """
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import re
@@ -26,6 +29,7 @@ from ..result import Result, Status
 
 DAY = 86400.0
 LISTED = 200  # at most this many entries per list in the details
+HOLDER_UNKNOWN = "holder unknown"
 _DATE_STAMP = re.compile(r"(?<!\d)(19|20)\d{2}-?(0[1-9]|1[0-2])-?(0[1-9]|[12]\d|3[01])(?!\d)")
 
 
@@ -54,6 +58,7 @@ class Candidate:
     inside_root: bool
     open_by: tuple[int, ...] = ()
     ident: tuple[int, int] = (0, 0)
+    holder_unknown: bool = False  # some processes were not inspectable and the file is not ours
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,8 @@ def decide(c: Candidate, rule: Rule, now: float) -> Decision:
     if c.open_by:
         pids = ", ".join(str(p) for p in c.open_by[:5])
         return Decision(c, False, f"open by process {pids}")
+    if c.holder_unknown:
+        return Decision(c, False, HOLDER_UNKNOWN)
     if rule.keep_live and is_live_log(os.path.basename(c.path)):
         return Decision(c, False, "live log (no rotation suffix; keep_live is on)")
     return Decision(c, True, f"older than {rule.max_age_days:g} days ({age_days:.1f} days)")
@@ -111,6 +118,7 @@ def scan_rule(rule: Rule, root: Path, held: open_files.OpenFiles, out: RuleOutco
     def onerror(exc: OSError) -> None:
         out.errors.append({"path": str(exc.filename), "reason": exc.strerror or type(exc).__name__})
 
+    uid = os.geteuid()
     for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=False):
         if not rule.recursive:
             dirnames.clear()
@@ -128,22 +136,51 @@ def scan_rule(rule: Rule, root: Path, held: open_files.OpenFiles, out: RuleOutco
             found.append(Candidate(
                 path=str(path), size=st.st_size, mtime=st.st_mtime, is_symlink=link,
                 is_regular=stat.S_ISREG(st.st_mode), inside_root=not link and _within(path, root),
-                open_by=tuple(sorted(held.pids_holding(ident))), ident=ident))
+                open_by=tuple(sorted(held.pids_holding(ident))), ident=ident,
+                holder_unknown=not held.complete and st.st_uid != uid))
     return found
 
 
+def _open_dir_nofollow(root: Path, rel: Path) -> int:
+    """A descriptor of ``root/rel`` reached one component at a time, never through a symlink."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        for part in rel.parts:
+            child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def _delete(c: Candidate, root: Path) -> str | None:
-    """Unlink ``c`` if it is still the same regular file inside ``root``; the error text otherwise."""
+    """Unlink ``c`` if it is still the same regular file inside ``root``; the error text otherwise.
+
+    The directory is opened without following symlinks and the name is unlinked relative to that
+    descriptor, so a directory swapped for a symlink after the scan cannot redirect the delete.
+    """
     path = Path(c.path)
     try:
-        if not _within(path.parent, root):
-            return "parent directory now resolves outside the configured directory"
-        st = path.lstat()
+        rel = path.parent.relative_to(root)
+    except ValueError:
+        return "parent directory now resolves outside the configured directory"
+    try:
+        fd = _open_dir_nofollow(root, rel)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            return "parent directory is now a symlink or not a directory; left alone"
+        return exc.strerror or type(exc).__name__
+    try:
+        st = os.stat(path.name, dir_fd=fd, follow_symlinks=False)
         if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) != c.ident:
             return "file changed since it was examined; left alone"
-        path.unlink()
+        os.unlink(path.name, dir_fd=fd)
     except OSError as exc:
         return exc.strerror or type(exc).__name__
+    finally:
+        os.close(fd)
     return None
 
 
@@ -182,7 +219,8 @@ def summarize(outcomes: list[RuleOutcome], dry_run: bool, held: open_files.OpenF
         "dry_run": dry_run,
         "rules": [{"path": o.path, "would_remove" if dry_run else "removed": (o.planned if dry_run else o.removed)[:LISTED],
                    "kept": o.kept[:LISTED], "recent_files": o.recent, "errors": o.errors[:LISTED]} for o in outcomes],
-        "open_file_scan": {"processes_scanned": held.processes_scanned, "processes_unreadable": held.unreadable},
+        "open_file_scan": {"processes_scanned": held.processes_scanned, "processes_unreadable": held.unreadable,
+                           "processes_hidden": held.hidden},
     }
     verb = "would remove" if dry_run else "removed"
     figures = {"files_to_remove" if dry_run else "files_removed": float(files),
@@ -190,11 +228,15 @@ def summarize(outcomes: list[RuleOutcome], dry_run: bool, held: open_files.OpenF
     summary = f"{verb} {files} files ({size / 2**20:.1f} MiB) in {len(outcomes)} directories; kept {kept} old files"
     if held.unreadable:
         summary += f"; {held.unreadable} processes could not be checked for open files"
+    unknown = sum(1 for o in outcomes for k in o.kept if k["reason"] == HOLDER_UNKNOWN)
+    if unknown:
+        summary += (f"; {unknown} old files of other users kept: their writer may be a process that could not "
+                    "be inspected (run as root to clean them)")
     if errors:
         first = errors[0]
         return Result(Status.WARNING, f"{summary}; {len(errors)} errors (first: {first['path']}: {first['reason']})",
                       details, figures)
-    return Result(Status.OK, summary, details, figures)
+    return Result(Status.WARNING if unknown else Status.OK, summary, details, figures)
 
 
 def run(ctx: Context, settings: Settings) -> Result:

@@ -51,7 +51,12 @@ def summarize(report: MonthlyReport, paths: list[Path]) -> Result:
                f"{backup}, {len(report.restore_tests)} restore test(s), {len(report.emergencies)} emergency, "
                f"{open_issues} open issue(s)")
     missed = report.scheduled_total - report.completed_total
-    status = Status.WARNING if open_issues or missed else Status.OK
+    # A month without a backup check or a restore test proves nothing about recoverability.
+    unproven = [what for what, none in (("no backup checks", report.backups.attempts == 0),
+                                        ("no restore test", not report.restore_tests)) if none]
+    if unproven:
+        summary += f"; WARNING: {' and '.join(unproven)} recorded"
+    status = Status.WARNING if open_issues or missed or unproven else Status.OK
     details: dict[str, Any] = {"month": report.month, "reports": [str(p) for p in paths],
                                "recommendations": report.recommendations, "focus": report.focus}
     figures = {"report_runs_scheduled": float(report.scheduled_total),

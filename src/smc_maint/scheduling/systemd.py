@@ -60,7 +60,10 @@ NoNewPrivileges=yes
 ProtectSystem=strict
 ProtectHome=read-only
 PrivateTmp=yes
+# Backups, run history and logs hold production data: only the service user may read them.
 StateDirectory=smc-maint
+StateDirectoryMode=0700
+UMask=0077
 Environment=SMC_MAINT_HOME=/var/lib/smc-maint
 """
     timer = f"""[Unit]
