@@ -14,6 +14,8 @@ from smc_maint.result import Result, Status
 class Settings(Section):
     behaviour: str = "ok"
     sleep_seconds: float = 0.0
+    marker: str | None = None  # "hang": written when the sleep ends (its "clean-up" ran)
+    summary: str | None = None  # "critical": the summary to return
 
 
 def run(ctx: Context, settings: Settings) -> Result:
@@ -22,9 +24,12 @@ def run(ctx: Context, settings: Settings) -> Result:
         raise RuntimeError(f"connection to postgresql://postgres:{password}@db failed")
     if settings.behaviour == "hang":
         time.sleep(settings.sleep_seconds)
+        if settings.marker:
+            with open(settings.marker, "w") as fh:
+                fh.write("cleaned up")
         return Result(Status.OK, "woke up")
     if settings.behaviour == "critical":
-        return Result(Status.CRITICAL, "something is broken", {"why": "test"})
+        return Result(Status.CRITICAL, settings.summary or "something is broken", {"why": "test"})
     if settings.behaviour == "db":
         with ctx.connect() as conn:
             row: Any = conn.execute("SELECT count(*) FROM trades").fetchone()

@@ -287,10 +287,10 @@ def test_blockers_name_slots_and_prepared_transactions_and_ignore_short_ones() -
 
 
 def test_slow_query_text_never_carries_a_password() -> None:
-    from smc_maint.dbmaint.facts import mask_statement
+    from smc_maint.redact import redact  # the one statement masking (slow queries, blockers, diagnostics)
 
-    assert mask_statement("ALTER ROLE app PASSWORD 'hunter2''x'") == "ALTER ROLE app PASSWORD '***'"
-    assert mask_statement("SELECT * FROM trades WHERE id = $1") == "SELECT * FROM trades WHERE id = $1"
+    assert redact("ALTER ROLE app PASSWORD 'hunter2''x'") == "ALTER ROLE app PASSWORD '***'"
+    assert redact("SELECT * FROM trades WHERE id = $1") == "SELECT * FROM trades WHERE id = $1"
 
 
 def test_time_budget_stops_vacuum_cleanly_and_says_so(pg: PgServer, trading_db: str,

@@ -27,8 +27,61 @@ class Delivery:
 
 
 def format_alert(group: str, procedure_id: str, result: Result, host: str) -> str:
-    """One-line alert text: what, where, how bad, and the summary."""
-    return f"[smc-maint] {result.status.value.upper()} {group}/{procedure_id} on {host}: {result.summary}"
+    """One-line alert text: what, where, how bad, and the summary (redacted: it leaves the process)."""
+    return redact(f"[smc-maint] {result.status.value.upper()} {group}/{procedure_id} on {host}: {result.summary}")
+
+
+def post_with_retries(
+    url: str,
+    *,
+    payload: object = None,
+    attempts: int,
+    timeout: float,
+    backoff_seconds: float,
+    sleep: Callable[[float], None] = time.sleep,
+    transport: httpx.BaseTransport | None = None,
+    what: str = "webhook",
+) -> tuple[bool, int, str | None]:
+    """POST with retries and exponential backoff (honouring Retry-After); never raises.
+
+    Returns (delivered, attempts made, reason). Transient failures (network, 408/425/429/5xx) are
+    retried; another 4xx is final. Any exception, even a malformed URL, becomes a reason: an alert
+    or a dead-man ping must never abort the run it reports on. The reason never contains the URL.
+    """
+    last = "not attempted"
+    try:
+        client = httpx.Client(timeout=timeout, transport=transport)
+    except Exception as exc:  # bad proxy settings and the like: a reason, not a crash
+        return False, 0, f"{what} client not created: {type(exc).__name__}"
+    with client:
+        for attempt in range(1, attempts + 1):
+            retry_after = None
+            try:
+                resp = client.post(url, json=payload) if payload is not None else client.post(url, content=b"")
+            except httpx.UnsupportedProtocol as exc:
+                return False, attempt, f"{what} not sent: {type(exc).__name__}"
+            except httpx.TransportError as exc:
+                last = f"{what} unreachable: {type(exc).__name__}"
+            except Exception as exc:  # InvalidURL, UnsupportedProtocol...: retrying cannot help
+                return False, attempt, f"{what} not sent: {type(exc).__name__}"
+            else:
+                if resp.is_success:
+                    return True, attempt, None
+                last = f"{what} answered HTTP {resp.status_code}"
+                if resp.status_code not in _RETRY_STATUS:
+                    return False, attempt, last
+                retry_after = resp.headers.get("retry-after")
+            if attempt < attempts:
+                sleep(backoff_delay(backoff_seconds, attempt, retry_after))
+    return False, attempts, f"{last} after {attempts} attempts"
+
+
+def backoff_delay(base: float, attempt: int, retry_after: str | None = None) -> float:
+    """Exponential backoff from ``base``; a server's Retry-After (seconds, at most 60) wins if longer."""
+    delay = base * 2.0 ** (attempt - 1)
+    if retry_after and retry_after.isdigit():
+        delay = max(delay, min(float(retry_after), 60.0))
+    return delay
 
 
 class Notifier:
@@ -57,8 +110,8 @@ class Notifier:
         try:
             url = chan.webhook_url()
             apprise_urls = chan.apprise_urls()
-        except OSError as exc:
-            return Delivery(name, False, 0, redact(f"cannot read alert destination: {exc}"))
+        except (OSError, ValueError) as exc:  # unreadable or non-UTF-8 url_file
+            return Delivery(name, False, 0, redact(f"cannot read alert destination: {type(exc).__name__}: {exc}"))
         if not url and not apprise_urls:
             return Delivery(name, False, 0, f"no destination for channel {name!r} (set {chan.url_env or 'url_file'})")
         errors: list[str] = []
@@ -78,41 +131,23 @@ class Notifier:
                 errors.append(err)
         return Delivery(name, delivered, attempts, redact("; ".join(errors)) if errors else None)
 
-    def _backoff(self, attempt: int, retry_after: str | None = None) -> None:
-        delay = self._cfg.backoff_seconds * (2 ** (attempt - 1))
-        if retry_after and retry_after.isdigit():
-            delay = max(delay, min(float(retry_after), 60.0))
-        self._sleep(delay)
-
     def _post_webhook(self, url: str, text: str) -> tuple[bool, int, str | None]:
-        last = "not attempted"
-        with httpx.Client(timeout=self._cfg.timeout_seconds, transport=self._transport) as client:
-            for attempt in range(1, self._cfg.attempts + 1):
-                retry_after = None
-                try:
-                    resp = client.post(url, json={"text": text})
-                except httpx.HTTPError as exc:
-                    last = f"webhook unreachable: {type(exc).__name__}"
-                else:
-                    if resp.is_success:
-                        return True, attempt, None
-                    last = f"webhook answered HTTP {resp.status_code}"
-                    if resp.status_code not in _RETRY_STATUS:
-                        return False, attempt, last
-                    retry_after = resp.headers.get("retry-after")
-                if attempt < self._cfg.attempts:
-                    self._backoff(attempt, retry_after)
-        return False, self._cfg.attempts, f"{last} after {self._cfg.attempts} attempts"
+        return post_with_retries(url, payload={"text": text}, attempts=self._cfg.attempts,
+                                 timeout=self._cfg.timeout_seconds, backoff_seconds=self._cfg.backoff_seconds,
+                                 sleep=self._sleep, transport=self._transport)
 
     def _apprise(self, urls: list[str], text: str) -> tuple[bool, int, str | None]:
         import apprise
 
         for attempt in range(1, self._cfg.attempts + 1):
-            app = apprise.Apprise()
-            for url in urls:
-                app.add(url)
-            if bool(app.notify(body=text, title="smc-maint")):
-                return True, attempt, None
+            try:
+                app = apprise.Apprise()
+                for url in urls:
+                    app.add(url)
+                if bool(app.notify(body=text, title="smc-maint")):
+                    return True, attempt, None
+            except Exception as exc:  # a plugin bug must not abort the run it reports on
+                return False, attempt, f"apprise failed: {type(exc).__name__}"
             if attempt < self._cfg.attempts:
-                self._backoff(attempt)
+                self._sleep(backoff_delay(self._cfg.backoff_seconds, attempt))
         return False, self._cfg.attempts, f"apprise delivery failed after {self._cfg.attempts} attempts"

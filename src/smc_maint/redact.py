@@ -24,6 +24,10 @@ _WEBHOOK = re.compile(
     r"https?://(?:hooks\.slack\.com|discord(?:app)?\.com/api/webhooks|[^\s/]*webhook\.office\.com)/\S+"
 )
 _KEYVALUE = re.compile(r"(?i)\b(password|passwd|pwd|token|secret|api[_-]?key)=([^\s&'\"]+)")
+# SQL text keeps literal secrets verbatim (pg_stat_statements, pg_stat_activity): ``ALTER ROLE ..
+# [ENCRYPTED] PASSWORD '...'``, ``OPTIONS (password '...')`` of user mappings, ``pgp_sym_encrypt(x, '...')``.
+_SQL_LITERAL = re.compile(r"(?i)\b(password|passphrase|secret)(\s+|\s*=>\s*)(E?'(?:[^']|'')*')")
+_SQL_PGP_KEY = re.compile(r"(?i)\b(pgp_sym_(?:en|de)crypt(?:_bytea)?\s*\([^,()]*,\s*)(E?'(?:[^']|'')*')")
 
 
 def register_secret(value: str | None) -> None:
@@ -44,6 +48,8 @@ def redact(text: str) -> str:
             text = text.replace(value, MASK)
     text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
     text = _WEBHOOK.sub(MASK, text)
+    text = _SQL_LITERAL.sub(lambda m: f"{m[1]}{m[2]}'{MASK}'", text)
+    text = _SQL_PGP_KEY.sub(lambda m: f"{m[1]}'{MASK}'", text)
     return _KEYVALUE.sub(lambda m: f"{m[1]}={MASK}", text)
 
 

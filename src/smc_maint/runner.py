@@ -5,6 +5,7 @@ One procedure failing, raising or hanging never stops the others; each becomes a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -87,8 +88,12 @@ def resolve_ids(group: str, only: Sequence[str] | None) -> list[str]:
     return [p for p in ids if p in only]
 
 
-def _call_with_timeout(fn: Callable[[], Result], timeout: float) -> Result:
-    """Run ``fn`` in a worker thread; a timeout becomes a CRITICAL result, an exception UNKNOWN."""
+def _call_with_timeout(fn: Callable[[], Result], timeout: float) -> tuple[Result, threading.Thread | None]:
+    """Run ``fn`` in a worker thread; a timeout becomes a CRITICAL result, an exception UNKNOWN.
+
+    On a timeout the still-running worker is returned too: Python cannot kill a thread, so the
+    caller keeps the group lock until it has exited (its clean-up may still be running).
+    """
     box: dict[str, Any] = {}
 
     def target() -> None:
@@ -102,23 +107,52 @@ def _call_with_timeout(fn: Callable[[], Result], timeout: float) -> Result:
     worker.join(timeout)
     if worker.is_alive():
         return Result(Status.CRITICAL, f"timed out after {timeout:g} s; the procedure did not finish",
-                      {"error": "timeout", "timeout_seconds": timeout})
+                      {"error": "timeout", "timeout_seconds": timeout}), worker
     if "error" in box:
         exc = box["error"]
         log.error("procedure raised", exc_info=exc)
         return Result(Status.UNKNOWN, f"failed: {type(exc).__name__}: {redact(str(exc))}"[:500],
-                      {"error": type(exc).__name__, "message": redact(str(exc))})
+                      {"error": type(exc).__name__, "message": redact(str(exc))}), None
     result = box.get("result")
     if not isinstance(result, Result):
-        return Result(Status.UNKNOWN, "procedure returned no result", {"error": "no result"})
-    return result
+        return Result(Status.UNKNOWN, "procedure returned no result", {"error": "no result"}), None
+    return result, None
+
+
+def _await_stragglers(stragglers: Sequence[tuple[str, threading.Thread]], grace: float) -> str | None:
+    """Wait (at most ``grace`` seconds in all) for timed-out procedures to exit; the run note says how it went.
+
+    Called with the group lock held, so the next run of the group cannot overlap a procedure that
+    is still working (a restore test still dropping its scratch database, a dump still uploading).
+    """
+    if not stragglers:
+        return None
+    deadline = time.monotonic() + grace
+    waited = time.monotonic()
+    for pid, worker in stragglers:
+        log.warning("%s timed out but is still running; keeping the group lock until it exits (at most %.0f s)",
+                    pid, max(0.0, deadline - time.monotonic()))
+        worker.join(max(0.0, deadline - time.monotonic()))
+    alive = [pid for pid, worker in stragglers if worker.is_alive()]
+    exited = [pid for pid, worker in stragglers if not worker.is_alive()]
+    parts = []
+    if exited:
+        parts.append(f"timed out, exited {time.monotonic() - waited:.0f} s after the run: {', '.join(exited)}")
+    if alive:
+        parts.append(f"timed out and STILL RUNNING after a {grace:g} s grace (lock released; its clean-up may "
+                     f"not have run): {', '.join(alive)}")
+        log.error("%s still running after the grace period; releasing the group lock", ", ".join(alive))
+    return "; ".join(parts)
 
 
 class _RunLog:
     """Attach a per-run log file (redacted) to the package logger for the run's duration."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Logs hold hostnames, query texts and paths: owner-only, whatever the caller's umask.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        os.chmod(path, 0o600)
         self.path = path
         self.handler = logging.FileHandler(path, encoding="utf-8")
         self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -174,9 +208,13 @@ def run_group(
         hist.begin_run(run_id, group, started, ids, trigger=trigger, slot=slot, dry_run=dry_run,
                        log_path=str(log_path), pid=os.getpid(), host=host)
         if on_start:
-            on_start(run_id)
+            try:
+                on_start(run_id)
+            except Exception as exc:  # a dead-man ping or progress display must not stop the run
+                log.warning("run %s: start hook failed: %s", run_id, redact(f"{type(exc).__name__}: {exc}"))
         outcomes: list[ProcedureOutcome] = []
         deliveries: list[Delivery] = []
+        stragglers: list[tuple[str, threading.Thread]] = []
         with _RunLog(log_path):
             log.info("run %s: group %s%s started (%s)", run_id, group, " [dry-run]" if dry_run else "",
                      ", ".join(ids))
@@ -184,7 +222,9 @@ def run_group(
                 log.warning("run %s of group %s was interrupted (marked in history)", old, group)
             try:
                 for pid in ids:
-                    outcome = _run_one(cfg, hist, clock, run_id, group, pid, dry_run, interactive)
+                    outcome, straggler = _run_one(cfg, hist, clock, run_id, group, pid, dry_run, interactive)
+                    if straggler is not None:
+                        stragglers.append((pid, straggler))
                     outcomes.append(outcome)
                     hist.add_result(
                         run_id, pid, outcome.result.status.value, outcome.result.summary, outcome.started_at,
@@ -203,9 +243,16 @@ def run_group(
                 hist.finish_run(run_id, INTERRUPTED, clock.now(), duration, "stopped by signal")
                 log.warning("run %s interrupted after %.1f s", run_id, duration)
                 raise
+            except Exception as exc:  # e.g. history lost mid-run: close the row if we can, then report
+                duration = time.monotonic() - t0
+                with contextlib.suppress(Exception):
+                    hist.finish_run(run_id, Status.UNKNOWN.value, clock.now(), duration,
+                                    f"runner error: {type(exc).__name__}: {exc}"[:500])
+                raise
+            note = _await_stragglers(stragglers, cfg.config.runner.timeout_grace_seconds)
             status = worst(o.result.status for o in outcomes)
             duration = time.monotonic() - t0
-            hist.finish_run(run_id, status.value, clock.now(), duration)
+            hist.finish_run(run_id, status.value, clock.now(), duration, note)
             log.info("run %s finished: %s in %.2f s", run_id, status.value.upper(), duration)
     if not dry_run:
         _publish_metrics(cfg, clock)
@@ -226,8 +273,7 @@ def _maybe_alive(cfg: LoadedConfig, ids: Sequence[str], host: str, now: datetime
                  ) -> Callable[[str, int, datetime], bool]:
     """Whether a run marked running may still be alive: ours if its pid lives, another host's
     (a replica sharing the history store) until it has outlived every procedure's timeout."""
-    timeouts = cfg.config.runner.timeouts
-    longest = sum(timeouts.get(p, cfg.config.runner.timeout_seconds) for p in ids) + 300
+    longest = cfg.config.runner.longest_run_seconds(ids)
 
     def keep(run_host: str, pid: int, started_at: datetime) -> bool:
         if run_host != host:
@@ -246,7 +292,8 @@ def _maybe_alive(cfg: LoadedConfig, ids: Sequence[str], host: str, now: datetime
 
 
 def _run_one(cfg: LoadedConfig, hist: History, clock: Clock, run_id: str, group: str, pid: str,
-             dry_run: bool, interactive: bool) -> ProcedureOutcome:
+             dry_run: bool, interactive: bool) -> tuple[ProcedureOutcome, threading.Thread | None]:
+    """One procedure's outcome, and its worker thread if it timed out and is still running."""
     started = clock.now()
     t0 = time.monotonic()
     ctx = Context(cfg=cfg, history=hist, run_id=run_id, group=group, clock=clock,
@@ -256,28 +303,45 @@ def _run_one(cfg: LoadedConfig, hist: History, clock: Clock, run_id: str, group:
         module = registry.load(pid)
         settings = cfg.procedure_settings.get(pid) or module.Settings()
     except Exception as exc:
-        result = Result(Status.UNKNOWN, f"cannot load procedure: {type(exc).__name__}: {redact(str(exc))}")
+        result, straggler = Result(Status.UNKNOWN, f"cannot load procedure: {type(exc).__name__}: "
+                                   f"{redact(str(exc))}"), None
     else:
-        timeout = cfg.config.runner.timeouts.get(pid, cfg.config.runner.timeout_seconds)
-        result = _call_with_timeout(lambda: module.run(ctx, settings), timeout)
-    return ProcedureOutcome(pid, result, started, time.monotonic() - t0)
+        timeout = cfg.config.runner.timeout_for(pid)
+        result, straggler = _call_with_timeout(lambda: module.run(ctx, settings), timeout)
+    return ProcedureOutcome(pid, result, started, time.monotonic() - t0), straggler
 
 
 def _maybe_alert(cfg: LoadedConfig, hist: History, notifier: Notifier, clock: Clock, run_id: str, group: str,
                  host: str, outcome: ProcedureOutcome, dry_run: bool) -> Delivery | None:
-    """Send and record an alert when the result warrants one (never in a dry run)."""
+    """Send and record an alert when the result warrants one (never in a dry run).
+
+    Never raises: an alert that cannot be sent is a Delivery with the reason, and the run goes on
+    to the remaining procedures and closes its history row.
+    """
     result = outcome.result
     if dry_run or result.status is Status.SKIPPED:
         return None
     if not (result.force_alert or result.status.rank >= cfg.config.alerts.min_status.rank):
         return None
-    delivery = notifier.send(result.alert_channel, format_alert(group, outcome.procedure_id, result, host))
-    hist.add_alert(run_id, outcome.procedure_id, clock.now(), delivery.channel, result.status.value,
+    try:
+        delivery = notifier.send(result.alert_channel, format_alert(group, outcome.procedure_id, result, host))
+    except Exception as exc:
+        delivery = Delivery(result.alert_channel, False, 0, redact(f"alert failed: {type(exc).__name__}: {exc}"))
+    try:
+        _record_alert(hist, clock, run_id, outcome.procedure_id, result.status, delivery)
+    except Exception as exc:
+        log.warning("%s: alert not recorded in history: %s", outcome.procedure_id,
+                    redact(f"{type(exc).__name__}: {exc}"))
+    return delivery
+
+
+def _record_alert(hist: History, clock: Clock, run_id: str, procedure_id: str, status: Status,
+                  delivery: Delivery) -> None:
+    hist.add_alert(run_id, procedure_id, clock.now(), delivery.channel, status.value,
                    delivery.delivered, delivery.attempts, delivery.error)
     if delivery.delivered:
-        log.info("%s: alert delivered to %s", outcome.procedure_id, delivery.channel)
+        log.info("%s: alert delivered to %s", procedure_id, delivery.channel)
     elif delivery.attempts == 0:  # nothing configured: said once in the run summary, not per alert
-        log.info("%s: alert not sent: %s", outcome.procedure_id, delivery.error)
+        log.info("%s: alert not sent: %s", procedure_id, delivery.error)
     else:
-        log.warning("%s: alert NOT delivered to %s: %s", outcome.procedure_id, delivery.channel, delivery.error)
-    return delivery
+        log.warning("%s: alert NOT delivered to %s: %s", procedure_id, delivery.channel, delivery.error)

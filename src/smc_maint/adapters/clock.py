@@ -49,4 +49,10 @@ def iso(at: datetime) -> str:
 
 
 def parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(UTC)
+    """An ISO 8601 / RFC 3339 time (``Z`` or offset, optional fraction) as aware UTC.
+
+    A time without offset is taken as UTC (history, Kubernetes and trivy all write UTC), never as
+    the machine's local zone. Raises ValueError on garbage.
+    """
+    parsed = datetime.fromisoformat(str(text).strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)

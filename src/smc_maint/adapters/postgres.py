@@ -91,7 +91,9 @@ def libpq_env(db: DatabaseConfig, *, dbname: str | None = None) -> Iterator[dict
         def esc(value: str) -> str:
             return value.replace("\\", "\\\\").replace(":", "\\:")
 
-        line = ":".join(esc(v) for v in (db.host, str(db.port), "*", db.user, password))
+        # Host and port are "*": this file serves only the one PGHOST/PGPORT set above, and libpq
+        # matches a socket connection as "localhost", not as the directory given in PGHOST.
+        line = ":".join(("*", "*", "*", esc(db.user), esc(password)))
         os.write(fd, (line + "\n").encode())
         os.close(fd)
         env["PGPASSFILE"] = name

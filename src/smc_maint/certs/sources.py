@@ -10,13 +10,14 @@ import json
 import socket
 import ssl
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from ..adapters.clock import parse_iso
 from .assess import CertFacts
 
 PEM_SUFFIXES = (".pem", ".crt", ".cer")
@@ -105,9 +106,8 @@ def from_pem_paths(paths: Iterable[Path]) -> list[CertFacts]:
 
 
 def _time(value: Any) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
+    """A cert-manager status time; garbage raises ValueError (reported as a malformed status)."""
+    return parse_iso(str(value)) if value else None
 
 
 def from_cert_manager(doc: Any, origin: str) -> list[CertFacts]:

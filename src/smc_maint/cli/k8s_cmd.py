@@ -33,8 +33,7 @@ def config_for_cluster(cfg: LoadedConfig) -> str:
 
 
 def longest_run_seconds(cfg: LoadedConfig, group: str) -> float:
-    runner = cfg.config.runner
-    return sum(runner.timeouts.get(p, runner.timeout_seconds) for p in registry.GROUPS.get(group, [])) + 300
+    return cfg.config.runner.longest_run_seconds(registry.GROUPS.get(group, []))
 
 
 @app.command("manifests")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -19,8 +20,10 @@ from ..errors import (
     EXIT_INTERNAL,
     EXIT_LOCK_HELD,
     EXIT_REFUSED,
+    EXIT_UNAVAILABLE,
     EXIT_USAGE,
     ConfigError,
+    HistoryUnavailable,
     LockHeld,
     SafetyRefusal,
     SmcMaintError,
@@ -191,6 +194,9 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: maps errors to documented exit codes, never shows a traceback."""
+    # Everything we write (backups, history, run logs, reports) is for the operator only; no file
+    # may be born world-readable under a permissive umask, even for a moment.
+    os.umask(0o077)
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         rv = app(args=argv, standalone_mode=False, prog_name="smc-maint")
@@ -208,6 +214,8 @@ def main(argv: list[str] | None = None) -> None:
         _exit(0, f"skipped: {exc}")
     except SafetyRefusal as exc:
         _exit(EXIT_REFUSED, f"refused: {exc}")
+    except HistoryUnavailable as exc:
+        _exit(EXIT_UNAVAILABLE, f"unavailable: {exc}")
     except SmcMaintError as exc:
         _exit(EXIT_INTERNAL, f"error: {exc}")
     except KeyboardInterrupt:

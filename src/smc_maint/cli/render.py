@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..history import ResultRow, RunRow
+from ..redact import redact
 from ..runner import RunOutcome
 
 STYLE = {"ok": "green", "warning": "yellow", "critical": "bold red", "unknown": "magenta",
@@ -26,7 +27,7 @@ def detail_table(title: str, table: Mapping[str, Any]) -> Table:
     for col in table.get("columns", []):
         out.add_column(str(col), justify="right" if col not in ("date", "name", "symbol") else "left")
     for row in table.get("rows", []):
-        out.add_row(*("" if v is None else str(v) for v in row))
+        out.add_row(*(Text("" if v is None else str(v)) for v in row))
     return out
 
 
@@ -37,8 +38,9 @@ def run_outcome(outcome: RunOutcome) -> RenderableType:
     table.add_column("seconds", justify="right")
     table.add_column("summary", overflow="fold")
     for p in outcome.procedures:
+        # Text, not a str: Rich would parse a summary as markup ("[/...]" in a path raises MarkupError).
         table.add_row(p.procedure_id, status_text(p.result.status.value), f"{p.duration_seconds:.2f}",
-                      p.result.summary)
+                      Text(redact(p.result.summary)))
     parts: list[RenderableType] = [table]
     for p in outcome.procedures:
         extra = p.result.details.get("table")
@@ -66,7 +68,7 @@ def history_table(runs: Iterable[RunRow], results: Mapping[str, list[ResultRow]]
     for run in runs:
         rs = results.get(run.id, [])
         procs = ", ".join(f"{r.procedure_id}={r.status}" for r in rs) or "-"
-        table.add_row(run.id, run.group + (" [dry-run]" if run.dry_run else ""), run.trigger,
+        table.add_row(run.id, Text(run.group + (" [dry-run]" if run.dry_run else "")), run.trigger,
                       f"{run.started_at:%Y-%m-%d %H:%M:%S}", status_text(run.status),
                       f"{run.duration_seconds:.1f}" if run.duration_seconds is not None else "-", procs)
     return table

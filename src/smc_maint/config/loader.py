@@ -71,6 +71,11 @@ def find_config_file(explicit: Path | None) -> Path | None:
     return None
 
 
+def text_line(data: bytes, offset: int) -> int:
+    """1-based line number of byte ``offset`` in ``data``."""
+    return data.count(b"\n", 0, offset) + 1
+
+
 def _line_map(node: yaml.Node, loc: Loc, out: dict[Loc, int]) -> None:
     out[loc] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
@@ -171,6 +176,10 @@ def load_config(
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"{source}: cannot read: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            line = text_line(exc.object, exc.start)
+            raise ConfigError(f"{source} line {line}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+                              f"offset {exc.start}); save the file as UTF-8") from None
     data, lines = parse_yaml(text or "", source)
 
     env_locs: dict[Loc, str] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,10 +21,14 @@ class Section(BaseModel):
 
 
 def read_secret(env: str | None, file: Path | None) -> str | None:
-    """Resolve a secret from an environment variable or a file, and register it for redaction."""
+    """Resolve a secret from an environment variable or a file, and register it for redaction.
+
+    Surrounding whitespace is dropped from both: ``echo url > file`` or a Secret created from a
+    file leaves a trailing newline, and a URL or password with one fails in confusing ways.
+    """
     value: str | None = None
-    if env and os.environ.get(env):
-        value = os.environ[env]
+    if env and os.environ.get(env, "").strip():
+        value = os.environ[env].strip()
     elif file is not None:
         value = Path(file).expanduser().read_text(encoding="utf-8").strip() or None
     register_secret(value)
@@ -128,11 +133,32 @@ class HistoryConfig(Section):
     dsn_env: str = "SMC_MAINT_HISTORY_DSN"
 
 
+# Procedures that dump, download or restore the whole database need far more than the general
+# timeout; cutting a restore test short leaves a scratch server holding production data.
+DEFAULT_TIMEOUTS: dict[str, float] = {"backup": 3 * 3600, "backup-verify": 3 * 3600, "restore-test": 3 * 3600}
+# Slack on top of the timeouts before a run that still shows "running" is taken for dead.
+RUN_SLACK_SECONDS = 300
+
+
 class RunnerConfig(Section):
     log_dir: Path | None = Field(None, description="per-run log files; default <home>/logs")
     report_dir: Path | None = Field(None, description="diagnostic reports; default <home>/reports")
     timeout_seconds: float = Field(900, gt=0, description="per-procedure timeout")
-    timeouts: dict[str, float] = Field(default_factory=dict, description="per-procedure overrides")
+    timeouts: dict[str, float] = Field(default_factory=dict, description="per-procedure overrides (backup, "
+                                       "backup-verify and restore-test default to 3 h)")
+    timeout_grace_seconds: float = Field(900, ge=0, description="how long a run keeps its group lock "
+                                         "waiting for a timed-out procedure to exit (clean-up)")
+
+    def timeout_for(self, procedure_id: str) -> float:
+        """Explicit override, else the procedure's built-in default, else ``timeout_seconds``."""
+        if procedure_id in self.timeouts:
+            return self.timeouts[procedure_id]
+        return DEFAULT_TIMEOUTS.get(procedure_id, self.timeout_seconds)
+
+    def longest_run_seconds(self, procedure_ids: Iterable[str]) -> float:
+        """The longest a run of these procedures can legitimately take (timeouts, grace, slack):
+        the Kubernetes activeDeadlineSeconds and the age after which another host's run is dead."""
+        return sum(self.timeout_for(p) for p in procedure_ids) + self.timeout_grace_seconds + RUN_SLACK_SECONDS
 
 
 class PlatformConfig(Section):

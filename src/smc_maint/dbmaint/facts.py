@@ -5,13 +5,14 @@ Every function takes a connection and returns plain dataclasses; nothing here de
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg import sql
+
+from ..redact import redact
 
 
 @dataclass(frozen=True)
@@ -135,8 +136,11 @@ FROM pg_prepared_xacts
 
 
 def horizon_holders(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
-    """Raw rows of everything that holds an xmin; :func:`decide.blockers` picks the culprits."""
-    return [tuple(r) for r in conn.execute(BLOCKERS_SQL)]
+    """Raw rows of everything that holds an xmin; :func:`decide.blockers` picks the culprits.
+
+    The query text (last column) passes :func:`redact`: ``ALTER ROLE .. PASSWORD '...'`` must not leak.
+    """
+    return [(*r[:-1], redact(str(r[-1] or ""))) for r in conn.execute(BLOCKERS_SQL)]
 
 
 INDEXES_SQL = """
@@ -198,14 +202,6 @@ def sequences(conn: psycopg.Connection[Any]) -> list[SequenceUse]:
                         bool(r[6]), r[7]) for r in conn.execute(SEQUENCES_SQL)]
 
 
-_PASSWORD_LITERAL = re.compile(r"(?i)\b(password\s+)(E?'(?:[^']|'')*')")
-
-
-def mask_statement(text: str) -> str:
-    """pg_stat_statements keeps utility statements verbatim: ``ALTER ROLE .. PASSWORD '...'`` must not leak."""
-    return _PASSWORD_LITERAL.sub(r"\1'***'", text)
-
-
 class StatementsUnavailable(Exception):
     """pg_stat_statements cannot be read; the message says how to enable it."""
 
@@ -229,7 +225,7 @@ def slow_queries(conn: psycopg.Connection[Any], min_mean_ms: float, min_calls: i
     except psycopg.errors.ObjectNotInPrerequisiteState as exc:
         raise StatementsUnavailable(
             f"{str(exc).strip()}: add pg_stat_statements to shared_preload_libraries and restart") from None
-    return [SlowQuery(mask_statement(str(r[0]))[:1000], int(r[1]), float(r[2]), float(r[3]), int(r[4])) for r in rows]
+    return [SlowQuery(redact(str(r[0]))[:1000], int(r[1]), float(r[2]), float(r[3]), int(r[4])) for r in rows]
 
 
 def dead_tuples(conn: psycopg.Connection[Any], schema: str, table: str) -> int:

@@ -13,6 +13,7 @@ import pwd
 import re
 import shutil
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -116,12 +117,21 @@ def _run_user() -> pwd.struct_passwd | None:
 
 
 def _ensure_traversable(path: Path, user: pwd.struct_passwd) -> None:
-    """Fail clearly if ``user`` cannot reach ``path`` (e.g. a data dir under /root)."""
+    """Fail clearly if ``user`` cannot reach ``path`` (e.g. a data dir under /root).
+
+    Our own state directories are 0700 (the CLI's umask is 077); those get the traverse bit only
+    (o+x: no listing, and every file in them is 0600), so the server user can reach its data
+    directory. Login home directories such as /root are never opened up.
+    """
+    homes = {Path(p.pw_dir) for p in pwd.getpwall()}
     for parent in reversed(path.parents):
         st = parent.stat()
         if st.st_uid == user.pw_uid:
             continue
         if not st.st_mode & 0o001 and not (st.st_gid == user.pw_gid and st.st_mode & 0o010):
+            if st.st_uid == os.geteuid() and parent != Path("/") and parent not in homes:
+                os.chmod(parent, stat.S_IMODE(st.st_mode) | 0o001)
+                continue
             raise EmbeddedError(
                 f"the PostgreSQL server user {user.pw_name!r} cannot traverse {parent}; "
                 f"choose a data directory it can reach (set SMC_MAINT_HOME)"

@@ -49,7 +49,7 @@ def gather_db(conn: Any, long_query_seconds: float) -> DbDiagnostics:
     diag.max_connections = int(row[0]) if row else None
     for pid, user, state, secs, wait, query in conn.execute(LONG_QUERIES, {"secs": long_query_seconds}).fetchall():
         diag.long_queries.append({"pid": pid, "user": user, "state": state, "seconds": round(float(secs), 1),
-                                  "wait": wait, "query": query})
+                                  "wait": wait, "query": redact(str(query or ""))})  # PASSWORD '...' etc.
     return diag
 
 

@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
-import os
+import sqlite3
 
 from ..config.loader import LoadedConfig
-from ..errors import ConfigError
-from ..redact import register_secret
+from ..config.model import read_secret
+from ..errors import ConfigError, HistoryUnavailable
+from ..redact import redact
 from .store import History, ResultRow, RunRow, SlotTaken, open_postgres, open_sqlite
 
 
 def open_history(cfg: LoadedConfig) -> History:
-    """The configured history store; a PostgreSQL DSN comes only from the environment."""
+    """The configured history store; a PostgreSQL DSN comes only from the environment.
+
+    Raises :class:`HistoryUnavailable` (its own exit code) when the store cannot be opened: an
+    unreachable database is an operational problem to report clearly, not an internal error.
+    """
     hist = cfg.config.history
     if hist.backend == "postgresql":
-        dsn = os.environ.get(hist.dsn_env)
+        dsn = read_secret(hist.dsn_env, None)
         if not dsn:
             raise ConfigError(f"history.backend is postgresql but {hist.dsn_env} is not set")
-        register_secret(dsn)
-        return open_postgres(dsn)
-    return open_sqlite(cfg.history_path)
+        import psycopg
+
+        try:
+            return open_postgres(dsn)
+        except psycopg.Error as exc:
+            raise HistoryUnavailable(redact(f"history database ({hist.dsn_env}) unreachable: "
+                                            f"{type(exc).__name__}: {exc}".strip())) from None
+    try:
+        return open_sqlite(cfg.history_path)
+    except (OSError, sqlite3.Error) as exc:
+        raise HistoryUnavailable(f"history file {cfg.history_path} unusable: {type(exc).__name__}: {exc}") from None
 
 
 __all__ = ["History", "ResultRow", "RunRow", "SlotTaken", "open_history", "open_postgres", "open_sqlite"]

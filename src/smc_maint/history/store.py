@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -403,7 +404,11 @@ class History:
 
 
 def open_sqlite(path: Path) -> History:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """The SQLite history, owner-only (0600; SQLite gives -wal/-shm the same mode): it records hosts,
+    query texts and failures that are nobody else's business, whatever the caller's umask."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
 
     def connect() -> sqlite3.Connection:
         conn = sqlite3.connect(path, timeout=30)

@@ -21,6 +21,7 @@ from ..adapters.clock import Clock, SystemClock
 from ..config.loader import LoadedConfig
 from ..errors import LockHeld
 from ..history import History, SlotTaken, open_history
+from ..redact import redact
 from ..runner import RunOutcome, run_group
 from .catchup import is_on_time
 from .deadman import Pinger
@@ -119,8 +120,20 @@ class Scheduler:
         groups = scheduled_groups(self.cfg)
         log.info("scheduler started: groups %s, time zone %s", ", ".join(groups) or "(none)",
                  self.cfg.config.schedule.timezone)
+        backoff = 1.0
         while not self.stop.is_set():
-            run_due(self.cfg, source="scheduler", clock=self.clock, runner=self._run)
+            try:
+                run_due(self.cfg, source="scheduler", clock=self.clock, runner=self._run)
+            except Exception as exc:
+                # History down, SQLite busy, a bug in one slot: the daemon must outlive it; the
+                # slot stays due (nothing recorded it) and runs on a later pass.
+                wait = min(self.max_sleep, backoff)
+                log.error("scheduler pass failed (retrying in %.0f s): %s", wait,
+                          redact(f"{type(exc).__name__}: {exc}"))
+                backoff = min(60.0, backoff * 2)
+                self.stop.wait(wait)
+                continue
+            backoff = 1.0
             now = self.clock.now()
             wake = next_wake(self.cfg, now)
             delay = self.max_sleep if wake is None else (wake - now).total_seconds()
@@ -131,6 +144,10 @@ class Scheduler:
 
     def _run(self, *args: Any, **kwargs: Any) -> RunOutcome:
         self.busy = True  # stays True if a signal interrupts the run: the CLI reports it
-        outcome = run_group(*args, **kwargs)
+        try:
+            outcome = run_group(*args, **kwargs)
+        except Exception:
+            self.busy = False  # an error (not a signal) ended the run: the daemon goes on idle
+            raise
         self.busy = False
         return outcome

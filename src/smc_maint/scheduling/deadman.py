@@ -7,9 +7,12 @@ is registered for redaction, and a failed ping is logged without it and never fa
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
 import httpx
 
+from ..alerts import post_with_retries
 from ..config.model import read_secret
 from ..redact import redact
 
@@ -19,11 +22,13 @@ log = logging.getLogger("smc_maint.scheduling.deadman")
 class Pinger:
     """Pings one check URL; without a URL every call does nothing."""
 
-    def __init__(self, url: str | None, *, timeout: float = 10.0, attempts: int = 3,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, url: str | None, *, timeout: float = 10.0, attempts: int = 3, backoff_seconds: float = 1.0,
+                 sleep: Callable[[float], None] = time.sleep, transport: httpx.BaseTransport | None = None) -> None:
         self.url = url.rstrip("/") if url else None
         self._timeout = timeout
         self._attempts = attempts
+        self._backoff = backoff_seconds
+        self._sleep = sleep
         self._transport = transport
 
     @classmethod
@@ -41,20 +46,12 @@ class Pinger:
         return self._ping("fail")
 
     def _ping(self, suffix: str) -> bool:
+        """Never raises (the shared retry helper turns every failure into a reason)."""
         if not self.url:
             return False
-        last = ""
-        with httpx.Client(timeout=self._timeout, transport=self._transport) as client:
-            for _ in range(self._attempts):
-                try:
-                    resp = client.post(f"{self.url}/{suffix}", content=b"")
-                except httpx.HTTPError as exc:
-                    last = type(exc).__name__
-                    continue
-                if resp.status_code < 400:
-                    return True
-                last = f"HTTP {resp.status_code}"
-                if resp.status_code < 500:
-                    break
-        log.warning("dead-man's-switch ping %r failed: %s", suffix, redact(last))
-        return False
+        ok, _, reason = post_with_retries(f"{self.url}/{suffix}", attempts=self._attempts, timeout=self._timeout,
+                                          backoff_seconds=self._backoff, sleep=self._sleep,
+                                          transport=self._transport, what="ping")
+        if not ok:
+            log.warning("dead-man's-switch ping %r failed: %s", suffix, redact(reason or ""))
+        return ok

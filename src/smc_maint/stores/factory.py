@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config.loader import LoadedConfig
-from ..config.model import S3Config
-from ..redact import register_secret
+from ..config.model import S3Config, read_secret
 from .base import BackupStore, StoreError
 
 
@@ -66,8 +65,7 @@ def s3_store(cfg: S3Config) -> BackupStore:
     import s3fs
 
     key = os.environ.get(cfg.access_key_id_env)
-    secret = os.environ.get(cfg.secret_access_key_env)
-    register_secret(secret)
+    secret = read_secret(cfg.secret_access_key_env, None)
     client_kwargs: dict[str, str] = {"region_name": cfg.region}
     if cfg.endpoint_url:
         client_kwargs["endpoint_url"] = cfg.endpoint_url
