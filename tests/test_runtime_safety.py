@@ -332,3 +332,25 @@ def test_history_and_run_logs_are_owner_only_whatever_the_umask(
     assert outcome.log_path is not None
     assert stat.S_IMODE(outcome.log_path.stat().st_mode) == 0o600
     assert stat.S_IMODE(cfg.history_path.stat().st_mode) == 0o600
+
+
+# -- 14: secrets resolve through read_secret (stripped, registered for redaction) -----------------
+
+def test_history_dsn_with_trailing_newline_opens(make_config: Callable[..., LoadedConfig], pg: Any,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMC_MAINT_HISTORY_DSN",
+                       f"postgresql://postgres:{pg.password}@127.0.0.1:{pg.port}/postgres\n")
+    cfg = make_config({"history": {"backend": "postgresql"}})
+    assert isinstance(open_history(cfg).runs(limit=1), list)
+    assert f"{pg.port}/postgres" not in redact(f"dsn postgresql://postgres:{pg.password}@127.0.0.1:{pg.port}/postgres")
+
+
+def test_s3_secret_resolves_through_read_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    from smc_maint.config.model import S3Config
+    from smc_maint.stores.factory import s3_store
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3-secret-value-1\n")
+    store = s3_store(S3Config(endpoint_url="http://127.0.0.1:1"))
+    assert store.fs.secret == "s3-secret-value-1"
+    assert "s3-secret-value-1" not in redact("failed with s3-secret-value-1")
