@@ -33,7 +33,7 @@ def sample_group(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def cfg_with(make_config: Callable[..., LoadedConfig], **behaviours: dict[str, object]) -> LoadedConfig:
-    return make_config({"procedures": behaviours, "runner": {"timeout_seconds": 2}})
+    return make_config({"procedures": behaviours, "runner": {"timeout_seconds": 2, "timeout_grace_seconds": 1}})
 
 
 def test_raising_procedure_does_not_stop_the_others(sample_group: None, make_config: Callable[..., LoadedConfig]
