@@ -202,3 +202,14 @@ def october(make_config: Callable[..., LoadedConfig], monkeypatch: pytest.Monkey
     cfg = make_config()
     record_october(cfg)
     return cfg
+
+
+@pytest.fixture
+def sample_group(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A group 'test' of the sample procedures in tests/sample_procedures.py (first, second, third)."""
+    from smc_maint import registry
+
+    procs = {name: "tests.sample_procedures" for name in ("first", "second", "third")}
+    monkeypatch.setattr(registry, "PROCEDURES", {**registry.PROCEDURES, **procs})
+    monkeypatch.setattr(registry, "GROUPS", {**registry.GROUPS, "test": list(procs)})
+    yield

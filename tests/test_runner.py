@@ -7,12 +7,11 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from smc_maint import registry
 from smc_maint.config.loader import LoadedConfig
 from smc_maint.errors import EXIT_LOCK_HELD, LockHeld
 from smc_maint.history import open_history
@@ -21,15 +20,6 @@ from smc_maint.result import Status
 from smc_maint.runner import run_group
 
 from .conftest import Receiver
-
-
-@pytest.fixture
-def sample_group(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A group 'test' of sample procedures with different behaviours."""
-    procs = {name: "tests.sample_procedures" for name in ("first", "second", "third")}
-    monkeypatch.setattr(registry, "PROCEDURES", {**registry.PROCEDURES, **procs})
-    monkeypatch.setattr(registry, "GROUPS", {**registry.GROUPS, "test": list(procs)})
-    yield
 
 
 def cfg_with(make_config: Callable[..., LoadedConfig], **behaviours: dict[str, object]) -> LoadedConfig:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,14 +42,6 @@ from smc_maint.security.vulnerability_reports import parse_time
 from .conftest import Receiver, wait_for
 
 OFF = {"enabled": False}
-
-
-@pytest.fixture
-def sample_group(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    procs = {name: "tests.sample_procedures" for name in ("first", "second", "third")}
-    monkeypatch.setattr(registry, "PROCEDURES", {**registry.PROCEDURES, **procs})
-    monkeypatch.setattr(registry, "GROUPS", {**registry.GROUPS, "test": list(procs)})
-    yield
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
