@@ -11,6 +11,7 @@ import psycopg
 
 from .adapters import postgres
 from .adapters.clock import Clock, SystemClock
+from .adapters.platform import Platform
 from .config.loader import LoadedConfig
 from .history import History
 from .stores import BackupStore
@@ -26,11 +27,20 @@ class Context:
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("smc_maint"))
     dry_run: bool = False
     interactive: bool = False
+    platform_override: Platform | None = None  # tests inject one; else platform() opens the configured one
 
     def connect(self, *, dbname: str | None = None, autocommit: bool = True, **extra: Any
                 ) -> psycopg.Connection[Any]:
         """A connection to the production database (raises DatabaseUnavailable, redacted)."""
         return postgres.connect(self.cfg.config.database, dbname=dbname, autocommit=autocommit, **extra)
+
+    def platform(self) -> Platform:
+        """Where the trading platform runs (Kubernetes namespace or this machine): the one seam to it."""
+        if self.platform_override is not None:
+            return self.platform_override
+        from .adapters.platform import open_platform
+
+        return open_platform(self.cfg)
 
     @property
     def report_dir(self) -> Path:
