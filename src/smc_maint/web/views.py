@@ -66,7 +66,8 @@ def dashboard_context(history: History, cfg: LoadedConfig, now: datetime) -> dic
     facts = Facts(month=Month.of(now), now=now, runs=history.runs(limit=10_000, since=start, until=until),
                   results=history.results_between(start, until), figures=history.figures_between(start, until),
                   alerts=[], groups=exp.members, schedule=exp.crons,
-                  backup_procedures=cfg.config.reporting.backup_procedures, zone=exp.zone, start=start)
+                  backup_procedures=cfg.config.reporting.backup_procedures, zone=exp.zone, start=start,
+                  history_start=history.first_started_at(), grace_minutes=exp.grace_minutes)
     regular, _, _ = windows(facts)
     statuses = procedure_statuses(history, cfg, now)
     return {
