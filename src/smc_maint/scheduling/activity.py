@@ -17,15 +17,16 @@ import psycopg
 
 HOURS_PER_WEEK = 168
 
+# One bucket per hour (date_bin on the timestamptz itself: no per-row zone conversion), aligned to
+# the zone's local hours by ``origin`` (a local midnight); buckets map to hours of the week in Python.
 # notional = executed quantity x executed price (falls back to the order's when not executed)
 HEAT_QUERY = """
-SELECT extract(isodow FROM "timestamp" AT TIME ZONE %(tz)s)::int - 1 AS dow,
-       extract(hour FROM "timestamp" AT TIME ZONE %(tz)s)::int AS hour,
+SELECT date_bin('1 hour', "timestamp", %(origin)s) AS bucket,
        count(*) AS trades,
        coalesce(sum(abs(coalesce(executed_quantity, quantity) * coalesce(executed_price, price))), 0) AS notional
 FROM trades
 WHERE "timestamp" >= %(start)s AND "timestamp" < %(end)s
-GROUP BY 1, 2
+GROUP BY 1
 """
 
 RECENT_QUERY = """SELECT count(*) FROM trades WHERE "timestamp" >= %(start)s AND "timestamp" < %(end)s"""
@@ -67,15 +68,23 @@ def occurrences(start: datetime, end: datetime, tz: ZoneInfo) -> list[int]:
     return counts
 
 
+def hourly(conn: psycopg.Connection[Any], start: datetime, end: datetime, tz: ZoneInfo
+           ) -> list[tuple[datetime, float, float]]:
+    """(hour bucket start, trades, notional) for every local hour of ``[start, end)`` that had trades."""
+    origin = datetime.combine(start.astimezone(tz).date(), datetime.min.time(), tzinfo=tz)
+    rows = conn.execute(HEAT_QUERY, {"origin": origin, "start": start, "end": end}).fetchall()
+    return [(r[0], float(r[1]), float(r[2])) for r in rows]
+
+
 def read_heat_map(conn: psycopg.Connection[Any], now: datetime, days: int, tz: ZoneInfo) -> HeatMap:
     """Activity per hour of the week over the ``days`` days before ``now``."""
     end = now
     start = now - timedelta(days=days)
     trades = [0.0] * HOURS_PER_WEEK
     notional = [0.0] * HOURS_PER_WEEK
-    for dow, hour, count, value in conn.execute(HEAT_QUERY, {"tz": tz.key, "start": start, "end": end}).fetchall():
-        trades[int(dow) * 24 + int(hour)] += float(count)
-        notional[int(dow) * 24 + int(hour)] += float(value)
+    for bucket, count, value in hourly(conn, start, end, tz):
+        trades[hour_of_week(bucket, tz)] += count
+        notional[hour_of_week(bucket, tz)] += value
     seen = occurrences(start, end, tz)
     return HeatMap(tz.key, days, start, end,
                    tuple(t / n if n else 0.0 for t, n in zip(trades, seen, strict=True)),

@@ -124,7 +124,7 @@ def wait_for_quiet(procedure_id: str, gate: GateConfig, read: Callable[[datetime
 def database_reader(connect: Callable[[], Any], gate: GateConfig, tz: ZoneInfo) -> Callable[[datetime], Reading]:
     """Readings from ``trades`` through ``connect`` (the database seam), each under the gate's own
     statement timeout; the baseline per hour of the week is read once and reused."""
-    from .activity import HEAT_QUERY, read_recent
+    from .activity import hourly, read_recent
 
     cache: dict[str, Any] = {}
     timeout_ms = int(gate.statement_timeout_seconds * 1000)
@@ -135,9 +135,8 @@ def database_reader(connect: Callable[[], Any], gate: GateConfig, tz: ZoneInfo) 
             if "counts" not in cache:
                 start = at - timedelta(days=gate.baseline_days)
                 counts = [0.0] * 168
-                for dow, hour, count, _ in conn.execute(HEAT_QUERY, {"tz": tz.key, "start": start,
-                                                                      "end": at}).fetchall():
-                    counts[int(dow) * 24 + int(hour)] += float(count)
+                for bucket, count, _ in hourly(conn, start, at, tz):
+                    counts[hour_of_week(bucket, tz)] += count
                 cache.update(counts=counts, start=start)
             recent = read_recent(conn, at, gate.window_minutes)
         return Reading(at, recent, gate.window_minutes,
