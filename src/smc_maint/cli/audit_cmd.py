@@ -27,7 +27,9 @@ err = Console(stderr=True)
 
 def with_overrides(cfg: LoadedConfig, dump_dir: Path | None, fmt: str | None) -> LoadedConfig:
     """The configuration with the audit reading ``dump_dir`` and writing ``fmt`` too."""
-    current = cfg.procedure_settings.get("security-audit") or security_audit.Settings()
+    current = cfg.procedure_settings.get("security-audit")
+    if not isinstance(current, security_audit.Settings):
+        current = security_audit.Settings()
     update: dict[str, object] = {}
     if dump_dir is not None:
         update["dump_dir"] = dump_dir
