@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from ..history.store import FigurePoint, History, ResultRow, RunRow
 from ..result import Status
+from .audit_trend import audit_trend
 from .fmt import day_ranges
 from .month import Month
 from .schedule import UTC_ZONE, next_slot, slots_between
@@ -45,6 +46,7 @@ class Facts:
     later_results: list[ResultRow] = field(default_factory=list)  # after the month: resolution of issues
     start: datetime | None = None  # period start; default the month's start (the dashboard uses 30 days)
     history_start: datetime | None = None  # the first run ever recorded: no slot before it is expected
+    audit_trend: list[dict[str, Any]] = field(default_factory=list)  # security audits up to the period end
 
     @property
     def period_start(self) -> datetime:
@@ -158,6 +160,7 @@ class MonthlyReport:
     focus: list[str]
     vulnerabilities: dict[str, float]
     charts: dict[str, Any]
+    security_audits: list[dict[str, Any]] = field(default_factory=list)  # score and counts per audit
 
     @property
     def scheduled_total(self) -> int:
@@ -441,7 +444,7 @@ def build(facts: Facts) -> MonthlyReport:
         emergencies=emergencies, issues=found,
         recommendations=recommendations(comp, up, bk, restores, found, vulns, complete),
         focus=focus(facts.month, comp, found, vulns), vulnerabilities=vulns,
-        charts=charts(facts, period_end, regular),
+        charts=charts(facts, period_end, regular), security_audits=list(facts.audit_trend),
     )
 
 
@@ -456,5 +459,5 @@ def gather(history: History, month: Month, now: datetime, *, groups: Mapping[str
         groups={g: list(m) for g, m in groups.items()}, schedule=dict(schedule),
         backup_procedures=list(backup_procedures), zone=zone,
         later_results=history.results_between(end, max(end, now) + timedelta(seconds=1)),
-        history_start=history.first_started_at(),
+        history_start=history.first_started_at(), audit_trend=audit_trend(history, until=min(end, now)),
     )

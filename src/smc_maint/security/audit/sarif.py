@@ -59,7 +59,8 @@ def to_sarif(audit: Audit) -> dict[str, Any]:
         if check in index:
             results.append({"ruleId": check, "ruleIndex": index[check], "kind": "pass", "level": "none",
                             "message": {"text": f"{obj}: fixed since the last audit"}, "locations": [_location(obj)],
-                            "partialFingerprints": {"smcAuditFingerprint/v1": _hash(fp)}, "baselineState": "absent"})
+                            "partialFingerprints": {"smcAuditFingerprint/v1": _hash(fp)}, "baselineState": "absent",
+                            "properties": {"object": obj, "fingerprint": fp}})
     return {
         "$schema": SCHEMA, "version": "2.1.0",
         "runs": [{
