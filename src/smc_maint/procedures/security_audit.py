@@ -127,4 +127,4 @@ def run(ctx: Context, settings: Settings) -> Result:
 
 
 def demo_settings(home: Path) -> dict[str, Any]:
-    return {"dump_dir": str(home / "security" / "namespace-dump")}
+    return {"dump_dir": str(home / "audit" / "namespace-dump")}

@@ -25,9 +25,9 @@ SUFFIX = {"md": "md", "html": "html", "json": "json", "sarif": "sarif.json"}
 
 def render(audit: Audit, kind: str, *, trend: Sequence[dict[str, Any]] = ()) -> str:
     if kind == "json":
-        return json.dumps({**audit.to_json(), "trend": list(trend)}, indent=2, default=str) + "\n"
+        return json.dumps({**audit.to_json(), "trend": list(trend)}, indent=1, default=str) + "\n"
     if kind == "sarif":
-        return json.dumps(to_sarif(audit), indent=2, default=str) + "\n"
+        return json.dumps(to_sarif(audit), separators=(",", ":"), default=str) + "\n"
     if kind not in FORMATS:
         raise ValueError(f"unknown audit format {kind!r} (use {', '.join(FORMATS)})")
     template = environment("smc_maint.security.audit").get_template(f"audit.{kind}.j2")
