@@ -226,3 +226,24 @@ def test_dashboard_and_monthly_report_show_the_audit_trend(tmp_path: Path, dump:
     assert len(report.security_audits) == 2
     assert "## Security audits (trend)" in render(report, "md")
     assert 'id="security-audits"' in render(report, "html")
+
+
+def test_demo_namespace_dump_is_audited_and_leaves_vulnerability_review_alone(tmp_path: Path) -> None:
+    from smc_maint.embedded import demo_files
+    from smc_maint.procedures import vulnerability_review
+
+    home = tmp_path / "home"
+    demo_files.lay_out(home)
+    path = tmp_path / "demo.yaml"
+    path.write_text(yaml.safe_dump({"home": str(home), "procedures": {
+        "security-audit": security_audit.demo_settings(home),
+        "vulnerability-review": vulnerability_review.demo_settings(home)}}))
+    cfg = load_config(path, environ={})
+    result = _run(cfg, FixedClock(NOW)).procedures[0].result
+    assert result.status is Status.CRITICAL
+    prints = set(result.details["fingerprints"])
+    assert {"RBAC-001:ClusterRoleBinding/ops-admin", "PSS-001:Deployment/smc-trading/execution-engine",
+            "SEC-001:Deployment/smc-trading/api-gateway", "VULN-001:Deployment/smc-trading/api-gateway"} <= prints
+    assert not any(p.startswith(("NET-", "AUDIT-")) for p in prints)  # default deny both ways; all files read
+    review = run_group(cfg, "daily", only=["vulnerability-review"], clock=FixedClock(NOW)).procedures[0].result
+    assert review.details["errors"] == [] and review.details["files_read"] == 1
