@@ -308,3 +308,16 @@ def test_month_over_month_diff_and_suppression_is_not_a_fix() -> None:
     assert second.diff.fixed == ["RBAC-001:ClusterRoleBinding/ops-team-admin"]
     assert "PSS-003:Deployment/smc-trading/web-app" in second.diff.still_open
     assert len(second.diff.still_open) == len(EXPECTED) - 1
+
+
+@pytest.mark.parametrize("junk", ["text", 7, ["a"], {"x": "y"}, None])
+def test_malformed_objects_of_every_kind_do_not_stop_the_audit(junk: Any) -> None:
+    inv = fixture_inventory()
+    for kind in ("Pod", "Deployment", "StatefulSet", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
+                 "NetworkPolicy", "ServiceAccount", "Secret", "Certificate", "VulnerabilityReport"):
+        inv.add({"kind": kind, "metadata": {"name": f"junk-{kind.lower()}", "namespace": "smc-trading",
+                                            "labels": junk if isinstance(junk, dict) else {}},
+                 "spec": junk, "rules": junk, "roleRef": junk, "subjects": junk, "status": junk, "report": junk,
+                 "secrets": junk, "type": "kubernetes.io/tls" if kind == "Secret" else None})
+        inv.add({"kind": kind, "metadata": junk, "spec": {"containers": junk, "volumes": junk, "template": junk}})
+    assert {f.fingerprint for f in _findings(inv)} >= EXPECTED

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .findings import Finding, finding
-from .objects import Inventory, namespace_of, ref
+from .objects import Inventory, as_map, namespace_of, ref
 from .workloads import PodSource, selector_matches
 
 DIRECTIONS = (("Ingress", "NET-001", "NET-003"), ("Egress", "NET-002", "NET-004"))
@@ -22,9 +22,9 @@ DIRECTIONS = (("Ingress", "NET-001", "NET-003"), ("Egress", "NET-002", "NET-004"
 
 def policy_types(policy: Mapping[str, Any]) -> set[str]:
     """``spec.policyTypes``, or as the API defaults it: Ingress, plus Egress when egress rules exist."""
-    spec = policy.get("spec") or {}
+    spec = as_map(policy.get("spec"))
     declared = spec.get("policyTypes")
-    if declared:
+    if isinstance(declared, list) and declared:
         return {str(t) for t in declared}
     return {"Ingress"} | ({"Egress"} if "egress" in spec else set())
 
@@ -45,7 +45,7 @@ def index(inv: Inventory) -> dict[str, NamespacePolicies]:
     out: dict[str, NamespacePolicies] = defaultdict(NamespacePolicies)
     for policy in inv.of("NetworkPolicy"):
         entry = out[namespace_of(policy)]
-        selector = (policy.get("spec") or {}).get("podSelector") or {}
+        selector = as_map(as_map(policy.get("spec")).get("podSelector"))
         for direction in policy_types(policy):
             entry.any_of.add(direction)
             if not selector:

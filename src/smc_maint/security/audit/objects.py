@@ -35,6 +35,16 @@ def strip_secret(obj: Mapping[str, Any]) -> dict[str, Any]:
             "metadata": kept}
 
 
+def as_map(value: Any) -> Mapping[str, Any]:
+    """``value`` if it is a mapping, else {} (a malformed field must not stop the audit)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def seq(value: Any) -> list[Any]:
+    """``value`` if it is a list, else [] (a malformed field must not stop the audit)."""
+    return value if isinstance(value, list) else []
+
+
 def meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     value = obj.get("metadata")
     return value if isinstance(value, Mapping) else {}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .findings import Finding, finding
+from .objects import seq
 from .workloads import PodSource
 
 BASELINE_CAPS = frozenset({"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
@@ -45,7 +46,7 @@ def _m(value: Any) -> Mapping[str, Any]:
 
 def _containers(spec: Mapping[str, Any]) -> Iterable[tuple[str, Mapping[str, Any]]]:
     for key in ("initContainers", "containers", "ephemeralContainers"):
-        for c in spec.get(key) or []:
+        for c in seq(spec.get(key)):
             if isinstance(c, Mapping):
                 yield f"spec.{key}[{c.get('name', '?')}]", c
 
@@ -56,7 +57,7 @@ def _baseline(spec: Mapping[str, Any], annotations: Mapping[str, str]) -> list[s
     if _m(psc.get("windowsOptions")).get("hostProcess"):
         out.append("spec.securityContext.windowsOptions.hostProcess=true")
     out += [f"spec.{k}=true" for k in ("hostNetwork", "hostPID", "hostIPC") if spec.get(k) is True]
-    for v in spec.get("volumes") or []:
+    for v in seq(spec.get("volumes")):
         if isinstance(v, Mapping) and "hostPath" in v:
             out.append(f"spec.volumes[{v.get('name', '?')}].hostPath")
     out += _selinux("spec.securityContext", psc)
@@ -64,7 +65,7 @@ def _baseline(spec: Mapping[str, Any], annotations: Mapping[str, str]) -> list[s
         out.append("spec.securityContext.seccompProfile.type=Unconfined")
     if _m(psc.get("appArmorProfile")).get("type") == "Unconfined":
         out.append("spec.securityContext.appArmorProfile.type=Unconfined")
-    for s in psc.get("sysctls") or []:
+    for s in seq(psc.get("sysctls")):
         name = str(_m(s).get("name"))
         if name not in SAFE_SYSCTLS:
             out.append(f"spec.securityContext.sysctls[{name}] (not in the safe set)")
@@ -77,10 +78,10 @@ def _baseline(spec: Mapping[str, Any], annotations: Mapping[str, str]) -> list[s
             out.append(f"{where}.securityContext.privileged=true")
         if _m(sc.get("windowsOptions")).get("hostProcess"):
             out.append(f"{where}.securityContext.windowsOptions.hostProcess=true")
-        added = sorted({str(a) for a in _m(sc.get("capabilities")).get("add") or []} - BASELINE_CAPS)
+        added = sorted({str(a) for a in seq(_m(sc.get("capabilities")).get("add"))} - BASELINE_CAPS)
         if added:
             out.append(f"{where}.securityContext.capabilities.add={','.join(added)}")
-        for p in c.get("ports") or []:
+        for p in seq(c.get("ports")):
             if _m(p).get("hostPort"):
                 out.append(f"{where}.ports.hostPort={_m(p)['hostPort']}")
         if sc.get("procMount") not in (None, "Default"):
@@ -114,7 +115,7 @@ def _hosts(where: str, handler: Mapping[str, Any]) -> list[str]:
 def _restricted(spec: Mapping[str, Any]) -> list[str]:
     out: list[str] = []
     psc = _m(spec.get("securityContext"))
-    for v in spec.get("volumes") or []:
+    for v in seq(spec.get("volumes")):
         if isinstance(v, Mapping):
             kinds = sorted(set(v) - {"name"} - RESTRICTED_VOLUMES - {"hostPath"})  # hostPath: already Baseline
             out += [f"spec.volumes[{v.get('name', '?')}].{k} (volume type not allowed)" for k in kinds]
@@ -139,10 +140,10 @@ def _restricted(spec: Mapping[str, Any]) -> list[str]:
         elif kind is not None and kind not in SECCOMP_OK and kind != "Unconfined":  # Unconfined: Baseline
             out.append(f"{where}.securityContext.seccompProfile.type={kind}")
         caps = _m(sc.get("capabilities"))
-        if "ALL" not in {str(d) for d in caps.get("drop") or []}:
+        if "ALL" not in {str(d) for d in seq(caps.get("drop"))}:
             out.append(f"{where}.securityContext.capabilities.drop does not include ALL")
         # Capabilities beyond Baseline's set are a Baseline violation already; the rest break Restricted.
-        extra = sorted(({str(a) for a in caps.get("add") or []} & BASELINE_CAPS) - {"NET_BIND_SERVICE"})
+        extra = sorted(({str(a) for a in seq(caps.get("add"))} & BASELINE_CAPS) - {"NET_BIND_SERVICE"})
         if extra:
             out.append(f"{where}.securityContext.capabilities.add={','.join(extra)} (only NET_BIND_SERVICE)")
     return out

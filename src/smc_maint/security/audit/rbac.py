@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .findings import Finding, Severity, finding
-from .objects import Inventory, labels_of, name_of, namespace_of, ref_of
+from .objects import Inventory, as_map, labels_of, name_of, namespace_of, ref_of, seq
 from .workloads import PodSource
 
 READ = frozenset({"get", "list", "watch", "*"})
@@ -24,7 +24,7 @@ def is_default(obj: Mapping[str, Any]) -> bool:
 
 
 def role_key(binding: Mapping[str, Any]) -> tuple[str, str, str]:
-    role = binding.get("roleRef") or {}
+    role = as_map(binding.get("roleRef"))
     kind = str(role.get("kind") or "")
     return kind, (namespace_of(binding) if kind == "Role" else ""), str(role.get("name") or "")
 
@@ -37,11 +37,11 @@ def subject_text(subject: Mapping[str, Any], binding_ns: str) -> str:
 
 
 def subjects(binding: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [s for s in binding.get("subjects") or [] if isinstance(s, Mapping)]
+    return [s for s in seq(binding.get("subjects")) if isinstance(s, Mapping)]
 
 
 def _set(value: Any) -> set[str]:
-    return {str(v) for v in value or []}
+    return {str(v) for v in seq(value)}
 
 
 def rule_problems(rule: Mapping[str, Any]) -> dict[str, str]:
@@ -95,7 +95,7 @@ def check(inv: Inventory, pods: list[PodSource]) -> list[Finding]:
         key = (str(role.get("kind")), namespace_of(role), name_of(role))
         who = sorted(set(bound.get(key, [])))
         hits: dict[str, list[str]] = defaultdict(list)
-        for rule in role.get("rules") or []:
+        for rule in seq(role.get("rules")):
             if isinstance(rule, Mapping):
                 for cid, why in rule_problems(rule).items():
                     hits[cid].append(why)

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..vulnerability_reports import parse_time
 from .findings import Finding, Severity, finding
-from .objects import Inventory, meta, name_of, namespace_of, ref, ref_of
+from .objects import Inventory, meta, name_of, namespace_of, ref, ref_of, seq
 from .workloads import PodSource
 
 SA_TOKEN = "kubernetes.io/service-account-token"  # noqa: S105 - a Secret type name
@@ -30,14 +30,14 @@ def _m(value: Any) -> Mapping[str, Any]:
 def pod_references(pod: PodSource) -> Iterator[tuple[str, str]]:
     """(secret name, how) for every secret a pod spec uses."""
     spec = pod.spec
-    for v in spec.get("volumes") or []:
+    for v in seq(spec.get("volumes")):
         v = _m(v)
         if _m(v.get("secret")).get("secretName"):
             yield str(v["secret"]["secretName"]), "volume"
-        for src in _m(v.get("projected")).get("sources") or []:
+        for src in seq(_m(v.get("projected")).get("sources")):
             if _m(_m(src).get("secret")).get("name"):
                 yield str(src["secret"]["name"]), "projected volume"
-    for s in spec.get("imagePullSecrets") or []:
+    for s in seq(spec.get("imagePullSecrets")):
         if _m(s).get("name"):
             yield str(s["name"]), "imagePullSecret"
     for c in pod.containers():
@@ -47,11 +47,11 @@ def pod_references(pod: PodSource) -> Iterator[tuple[str, str]]:
 
 def env_references(container: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
     """(secret, env var, key) for secretKeyRef and envFrom secretRef ('*' for every key)."""
-    for e in container.get("env") or []:
+    for e in seq(container.get("env")):
         key_ref = _m(_m(_m(e).get("valueFrom")).get("secretKeyRef"))
         if key_ref.get("name"):
             yield str(key_ref["name"]), str(_m(e).get("name")), str(key_ref.get("key") or "")
-    for src in container.get("envFrom") or []:
+    for src in seq(container.get("envFrom")):
         sref = _m(_m(src).get("secretRef"))
         if sref.get("name"):
             yield str(sref["name"]), f"{_m(src).get('prefix') or ''}*", "*"
@@ -62,9 +62,9 @@ def used_secrets(inv: Inventory, pods: Sequence[PodSource]) -> set[tuple[str, st
     accounts = {(namespace_of(sa), name_of(sa)) for sa in inv.of("ServiceAccount")}
     for sa in inv.of("ServiceAccount"):
         for key in ("secrets", "imagePullSecrets"):
-            used |= {(namespace_of(sa), str(_m(s).get("name"))) for s in sa.get(key) or []}
+            used |= {(namespace_of(sa), str(_m(s).get("name"))) for s in seq(sa.get(key))}
     for ing in inv.of("Ingress"):
-        used |= {(namespace_of(ing), str(_m(t).get("secretName"))) for t in _m(ing.get("spec")).get("tls") or []}
+        used |= {(namespace_of(ing), str(_m(t).get("secretName"))) for t in seq(_m(ing.get("spec")).get("tls"))}
     for cert in inv.of("Certificate"):
         used.add((namespace_of(cert), str(_m(cert.get("spec")).get("secretName"))))
     for s in inv.of("Secret"):

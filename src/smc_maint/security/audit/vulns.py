@@ -15,7 +15,7 @@ from typing import Any
 
 from ..vulnerability_reports import SEVERITIES, ImageReport, ReportError, from_vulnerability_report, latest_per_image
 from .findings import Finding, finding
-from .objects import Inventory, labels_of, meta, name_of, namespace_of, ref, ref_of
+from .objects import Inventory, labels_of, meta, name_of, namespace_of, ref, ref_of, seq
 
 KIND = "trivy-operator.resource.kind"
 NAME = "trivy-operator.resource.name"
@@ -25,7 +25,7 @@ CONTAINER = "trivy-operator.container.name"
 def _owners(inv: Inventory) -> set[tuple[str, str, str]]:
     out = set()
     for pod in inv.of("Pod"):
-        for o in meta(pod).get("ownerReferences") or []:
+        for o in seq(meta(pod).get("ownerReferences")):
             if isinstance(o, Mapping):
                 out.add((str(o.get("kind")), namespace_of(pod), str(o.get("name"))))
     return out

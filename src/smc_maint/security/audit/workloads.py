@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .objects import Inventory, labels_of, meta, name_of, namespace_of, ref
+from .objects import Inventory, labels_of, meta, name_of, namespace_of, ref, seq
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 
@@ -36,7 +36,7 @@ class PodSource:
 
     def containers(self) -> Iterator[Mapping[str, Any]]:
         for key in ("initContainers", "containers", "ephemeralContainers"):
-            for c in self.spec.get(key) or []:
+            for c in seq(self.spec.get(key)):
                 if isinstance(c, Mapping):
                     yield c
 
@@ -51,7 +51,7 @@ def _template(obj: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def owned_by_workload(pod: Mapping[str, Any], workloads: set[tuple[str, str, str]]) -> bool:
     ns = namespace_of(pod)
-    for owner in meta(pod).get("ownerReferences") or []:
+    for owner in seq(meta(pod).get("ownerReferences")):
         if not isinstance(owner, Mapping):
             continue
         kind, name = str(owner.get("kind") or ""), str(owner.get("name") or "")
@@ -87,11 +87,11 @@ def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, st
     for key, value in _mapping(selector.get("matchLabels")).items():
         if labels.get(key) != value:
             return False
-    for expr in selector.get("matchExpressions") or []:
+    for expr in seq(selector.get("matchExpressions")):
         if not isinstance(expr, Mapping):
             return False
         key, op = str(expr.get("key")), str(expr.get("operator"))
-        values = set(expr.get("values") or [])
+        values = set(seq(expr.get("values")))
         if op == "In" and labels.get(key) not in values:
             return False
         if op == "NotIn" and key in labels and labels[key] in values:
