@@ -26,6 +26,7 @@ PROCEDURES: dict[str, str] = {
     "capacity": "smc_maint.procedures.capacity",
     "maintenance-report": "smc_maint.procedures.maintenance_report",
     "restore-test": "smc_maint.procedures.restore_test",
+    "security-audit": "smc_maint.procedures.security_audit",
 }
 
 GROUPS: dict[str, list[str]] = {
@@ -41,6 +42,7 @@ GROUPS: dict[str, list[str]] = {
     "weekly": ["db-maintenance", "pgbouncer", "certificates", "dependencies", "capacity"],
     "monthly": [
         "restore-test",
+        "security-audit",
         "performance-review",
         "maintenance-report",  # last: reports on the month, including the runs above
     ],

@@ -156,6 +156,7 @@ def config_init(
 def _register_subcommands() -> None:
     """Sub-applications live in their own modules; each adds itself here."""
     from . import (
+        audit_cmd,
         backup_cmd,
         dashboard_cmd,
         demo_cmd,
@@ -177,6 +178,7 @@ def _register_subcommands() -> None:
     app.add_typer(metrics_cmd.app, name="metrics")
     app.command("db-maintenance")(weekly_cmd.db_maintenance_cmd)
     app.add_typer(backup_cmd.app, name="backup")
+    app.command("audit")(audit_cmd.audit)
 
 
 _register_subcommands()

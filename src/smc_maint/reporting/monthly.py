@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from ..history.store import FigurePoint, History, ResultRow, RunRow
 from ..result import Status
 from ..scheduling.missed import DEFAULT_GRACE_MINUTES, is_due, is_expected
+from .audit_trend import audit_trend
 from .fmt import day_ranges
 from .month import Month
 from .schedule import UTC_ZONE, next_slot, slots_between
@@ -47,6 +48,7 @@ class Facts:
     start: datetime | None = None  # period start; default the month's start (the dashboard uses 30 days)
     history_start: datetime | None = None  # the first run ever recorded: no slot before it is expected
     grace_minutes: Mapping[str, float] = field(default_factory=dict)  # per group: a slot is due after it
+    audit_trend: list[dict[str, Any]] = field(default_factory=list)  # security audits up to the period end
 
     @property
     def period_start(self) -> datetime:
@@ -160,6 +162,7 @@ class MonthlyReport:
     focus: list[str]
     vulnerabilities: dict[str, float]
     charts: dict[str, Any]
+    security_audits: list[dict[str, Any]] = field(default_factory=list)  # score and counts per audit
 
     @property
     def scheduled_total(self) -> int:
@@ -441,7 +444,7 @@ def build(facts: Facts) -> MonthlyReport:
         emergencies=emergencies, issues=found,
         recommendations=recommendations(comp, up, bk, restores, found, vulns, complete),
         focus=focus(facts.month, comp, found, vulns), vulnerabilities=vulns,
-        charts=charts(facts, period_end, regular),
+        charts=charts(facts, period_end, regular), security_audits=list(facts.audit_trend),
     )
 
 
@@ -458,4 +461,5 @@ def gather(history: History, month: Month, now: datetime, *, groups: Mapping[str
         backup_procedures=list(backup_procedures), zone=zone,
         later_results=history.results_between(end, max(end, now) + timedelta(seconds=1)),
         history_start=history.first_started_at(), grace_minutes=dict(grace_minutes or {}),
+        audit_trend=audit_trend(history, until=min(end, now)),
     )

@@ -12,6 +12,7 @@ from .. import registry
 from ..config.loader import LoadedConfig
 from ..history.store import History, ResultRow, RunRow
 from ..redact import redact
+from ..reporting.audit_trend import audit_trend
 from ..reporting.fmt import seconds
 from ..reporting.month import Month
 from ..reporting.monthly import Facts, charts, windows
@@ -80,6 +81,7 @@ def dashboard_context(history: History, cfg: LoadedConfig, now: datetime) -> dic
         "chart_days": CHART_DAYS,
         "groups": [g for g, ids in registry.GROUPS.items() if ids],
         "month": str(Month.of(now)),
+        "audit_trend": audit_trend(history, until=until),
     }
 
 
