@@ -213,3 +213,16 @@ def sample_group(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(registry, "PROCEDURES", {**registry.PROCEDURES, **procs})
     monkeypatch.setattr(registry, "GROUPS", {**registry.GROUPS, "test": list(procs)})
     yield
+
+
+@pytest.fixture
+def fake_cluster() -> Iterator[Any]:
+    """A running fake Kubernetes API with the realistic smc-trading namespace (tests/kube_cluster.py)."""
+    from .fake_kube_api import FakeKubeApi
+    from .kube_cluster import TOKEN, populate
+
+    api = FakeKubeApi(token=TOKEN).start()
+    try:
+        yield populate(api)
+    finally:
+        api.stop()
