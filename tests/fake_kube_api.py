@@ -292,7 +292,7 @@ class FakeKubeApi:
             return stored
 
     def get(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
-        for (group, version, plural), (k, namespaced, _w) in RESOURCES.items():
+        for (group, _version, plural), (k, namespaced, _w) in RESOURCES.items():
             if k == kind:
                 ns = (namespace or self.namespace) if namespaced else ""
                 return self.store.get((group, plural, ns, name))
@@ -458,7 +458,7 @@ class FakeKubeApi:
                 "DELETE": "delete" if name else "deletecollection"}[method]
         self._authorize(group, resource, verb, ns, plural)
         if method != "GET" and not writable:
-            raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource")
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         if sub not in (None, "scale"):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if sub == "scale" and plural not in ("deployments", "statefulsets"):
@@ -541,9 +541,9 @@ class FakeKubeApi:
         elif ctype == "application/strategic-merge-patch+json":
             out = strategic_merge_patch(copy.deepcopy(current), patch)
         else:
-            raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
-                           f"accepted media types include: application/json-patch+json, application/merge-patch+json, "
-                           f"application/apply-patch+yaml, application/strategic-merge-patch+json")
+            raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+                           "accepted media types include: application/json-patch+json, application/merge-patch+json, "
+                           "application/apply-patch+yaml, application/strategic-merge-patch+json")
         out.setdefault("metadata", {})["resourceVersion"] = current["metadata"]["resourceVersion"]
         return dict(out)
 

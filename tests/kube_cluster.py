@@ -18,7 +18,7 @@ from typing import Any
 from .fake_kube_api import CRASHLOOP, ExecCall, FakeKubeApi, VirtualFile
 
 NS = "smc-trading"
-TOKEN = "kube-" + "sa-t0ken-7f3a"  # noqa: S105 - a test token for the fake
+TOKEN = "kube-" + "sa-t0ken-7f3a"
 PLANTED = {"DATABASE_PASSWORD": "planted-db-pa55-Zq8", "EXCHANGE_API_SECRET": "planted-exch-s3cret-Kp2"}
 DAY = 86400.0
 

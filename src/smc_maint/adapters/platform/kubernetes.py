@@ -92,7 +92,7 @@ class KubernetesPlatform:
         return self.config.namespace
 
     def close(self) -> None:
-        self._api.close()
+        self._api.close()  # type: ignore[no-untyped-call]
 
     # -- transport ------------------------------------------------------------------------
     def _request(self, method: str, path: str, *, query: Mapping[str, Any] | None = None, body: Any = None,
@@ -108,7 +108,7 @@ class KubernetesPlatform:
                 header_params=headers, body=body, auth_settings=["BearerToken"])
             resp = self._api.call_api(verb, url, header_params=sent_headers, body=sent_body, post_params=post,
                                       _request_timeout=self._timeout)
-            raw = resp.read()
+            raw = resp.read()  # type: ignore[no-untyped-call]
         except Exception as exc:  # urllib3 connection, TLS and timeout errors (ApiException status 0)
             raise PlatformError(redact(f"cannot reach the Kubernetes API at {self._conf.host}: "
                                        f"{type(exc).__name__}: {exc}")) from None
