@@ -271,6 +271,7 @@ class FakeKubeApi:
     def expire_continue_tokens(self) -> None:
         """As an etcd compaction does: continue tokens issued so far answer 410 Expired."""
         with self._lock:
+            self._rv += 1  # the compaction revision: lists from now on are newer
             self._compacted = self._rv
 
     def dirs(self, call: ExecCall) -> set[str]:
@@ -413,6 +414,10 @@ class FakeKubeApi:
             self.denied.append(message)
             raise ApiError(403, "Forbidden", message, {"kind": plural, "group": group})
 
+    def _authenticated(self, headers: dict[str, str]) -> bool:
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and token == self.token  # the scheme is case-insensitive (RFC 7235)
+
     # -- routing -------------------------------------------------------------------------
     def parse(self, path: str) -> tuple[str, str, str, str, str | None, str | None]:
         """(group, version, plural, namespace, name, subresource) of a resource path."""
@@ -440,7 +445,7 @@ class FakeKubeApi:
                body: bytes) -> tuple[int, dict[str, Any]]:
         with self._lock:
             self.requests.append((method, path))
-            if headers.get("authorization") != f"Bearer {self.token}":
+            if not self._authenticated(headers):
                 return 401, status(401, "Unauthorized", "Unauthorized")
             if path == "/version":
                 return 200, dict(self.version)
@@ -588,7 +593,7 @@ class FakeKubeApi:
                 issued, start, list_rv = int(state["rv"]), int(state["start"]), str(state["rv"])
             except (ValueError, KeyError, TypeError):
                 raise ApiError(400, "BadRequest", "continue key is not valid: illegal base64 data") from None
-            if issued <= self._compacted:
+            if issued < self._compacted:
                 raise ApiError(410, "Expired", "The provided continue parameter is too old to display a consistent "
                                "list result. You can start a new list without the continue parameter.")
         limit = min(asked or self.max_page, self.max_page)
@@ -611,7 +616,7 @@ class FakeKubeApi:
         """Authorize and check an exec request (raises ApiError)."""
         with self._lock:
             self.requests.append(("EXEC", path))
-            if headers.get("authorization") != f"Bearer {self.token}":
+            if not self._authenticated(headers):
                 raise ApiError(401, "Unauthorized", "Unauthorized")
             group, _v, plural, ns, name, sub = self.parse(path)
             if (group, plural, sub) != ("", "pods", "exec") or name is None:

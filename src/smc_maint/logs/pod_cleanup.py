@@ -11,10 +11,13 @@ that the listing did not show. ``--dry-run`` lists only.
 from __future__ import annotations
 
 import fnmatch
+import os
 import posixpath
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import Field, field_validator
@@ -189,3 +192,17 @@ def clean_pods(ctx: Context, rules: list[PodRule], host: Callable[[Context, S], 
         for path in o.removed:
             ctx.log.info("log-cleanup removed %s in pod %s", path, o.pod)
     return merge(host_result, outcomes, ctx.dry_run)
+
+
+def demo_pod_rules(home: Path) -> list[dict[str, Any]]:
+    """The demo's pod rule: the embedded PostgreSQL "workload" with a log directory of aged files."""
+    logs = home / "logs-platform"
+    logs.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    for name, age_days in (("postgres.log", 12), ("postgres.log.1", 9), ("postgres.log.2.gz", 20),
+                           ("postgres.log.0", 1)):
+        f = logs / name
+        if not f.exists():
+            f.write_text("demo log line\n")
+        os.utime(f, (now - age_days * 86400, now - age_days * 86400))
+    return [{"workload": "postgres", "path": str(logs), "max_age_days": 7}]

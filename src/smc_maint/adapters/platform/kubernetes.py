@@ -11,6 +11,7 @@ status channel.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -36,6 +37,19 @@ def _status_message(body: Any) -> str:
 def collection_path(group: str, version: str, plural: str, namespace: str | None) -> str:
     base = f"/api/{version}" if not group else f"/apis/{group}/{version}"
     return f"{base}/namespaces/{namespace}/{plural}" if namespace else f"{base}/{plural}"
+
+
+_HANDSHAKE = re.compile(r"Handshake status (\d{3})")
+
+
+def handshake_error(reason: str) -> tuple[int, str]:
+    """A refused exec upgrade: websocket-client's "Handshake status 404 ... -+-+- headers -+-+- body"
+    carries the API's Status body; return its code and message."""
+    m = _HANDSHAKE.search(reason)
+    if not m:
+        return 0, reason[:500]
+    body = reason.rsplit("-+-+-", 1)[-1].strip() if "-+-+-" in reason else ""
+    return int(m.group(1)), _status_message(body) or reason[:300]
 
 
 def exit_status(channel3: str) -> tuple[int | None, str]:
@@ -213,9 +227,10 @@ class KubernetesPlatform:
         try:
             ws = stream(core.connect_get_namespaced_pod_exec, pod, ns, **kwargs)
         except self._client.ApiException as exc:
-            message = _status_message(exc.body) or str(exc.reason)
-            raise PlatformError(redact(f"exec in pod {ns}/{pod}: {exc.status} {message}"), status=exc.status) from None
-        except Exception as exc:  # websocket handshake refused, connection errors
+            code, message = handshake_error(str(exc.reason))
+            code = code or exc.status
+            raise PlatformError(redact(f"exec in pod {ns}/{pod}: {code} {message}"), status=code or None) from None
+        except Exception as exc:  # connection errors
             raise PlatformError(redact(f"exec in pod {ns}/{pod}: {type(exc).__name__}: {exc}")) from None
         out: list[str] = []
         err: list[str] = []
@@ -228,7 +243,7 @@ class KubernetesPlatform:
                     timed_out = True
                     break
                 ws.update(timeout=min(left, 1.0))
-                for i, (chunk, sink) in enumerate(((ws.read_stdout(), out), (ws.read_stderr(), err))):
+                for i, (chunk, sink) in enumerate(((ws.read_stdout(timeout=0), out), (ws.read_stderr(timeout=0), err))):
                     if chunk and sizes[i] < MAX_OUTPUT:
                         sink.append(chunk)
                         sizes[i] += len(chunk)
