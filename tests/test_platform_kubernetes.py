@@ -98,7 +98,6 @@ def test_exec_stdout_stderr_exit_code_missing_tool_and_timeout(fake_cluster: Clu
         return "late", "", 0
 
     fake_cluster.api.programs[(NS, pod)]["slow"] = slow
-    t0 = time.monotonic()
     res = p.exec(pod, ["slow"], timeout_seconds=0.5)
     assert res.timed_out and res.exit_code is None
     with pytest.raises(PlatformError, match='404 pods "nope" not found'):
@@ -115,7 +114,7 @@ def test_scale_selector_and_namespaces_are_stateful(fake_cluster: Cluster, tmp_p
     assert p.get_scale("Deployment", "web-app") == 3 and len(fake_cluster.pods_of("web-app")) == 3
     assert p.scale("StatefulSet", "pgbouncer", 0) == 1 and fake_cluster.pods_of("pgbouncer") == []
     assert fake_cluster.api.get("StatefulSet", "pgbouncer")["status"]["readyReplicas"] == 0  # type: ignore[index]
-    with pytest.raises(PlatformError, match='404 deployments.apps "ghost" not found') as info:
+    with pytest.raises(PlatformError, match=r'404 deployments\.apps "ghost" not found') as info:
         p.get_scale("Deployment", "ghost")
     assert info.value.status == 404
     before = p.set_service_selector("api-gateway", {"app": "maintenance-page"})
@@ -135,7 +134,7 @@ def test_scale_selector_and_namespaces_are_stateful(fake_cluster: Cluster, tmp_p
     assert p.apply([deployment], "dr-drill-1") == ["Deployment/api-gateway"]  # 409 -> replace
     assert fake_cluster.api.get("Deployment", "api-gateway", "dr-drill-1")["spec"]["replicas"] == 2  # type: ignore[index]
     bad = {**deployment, "spec": {"replicas": "two"}}
-    with pytest.raises(PlatformError, match="422 .*is invalid") as info:
+    with pytest.raises(PlatformError, match=r"422 .*is invalid") as info:
         p.apply([bad], "dr-drill-1")
     assert info.value.status == 422
     p.delete_namespace("dr-drill-1")
@@ -219,7 +218,7 @@ def test_in_cluster_service_account_over_tls(tmp_path: Path, monkeypatch: pytest
         monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(api.port))
         p = KubernetesPlatform(PlatformConfig(kind="kubernetes", in_cluster=True))
         assert len(p.list_workloads()) == 6
-        res = p.exec([n for n in Cluster(api).pods_of("trading-engine")][0], ["pip", "list", "--outdated",
+        res = p.exec(Cluster(api).pods_of("trading-engine")[0], ["pip", "list", "--outdated",
                                                                               "--format", "json"])
         assert res.ok and json.loads(res.stdout)[0]["name"] == "fastapi"  # wss:// verified against the CA
         (sa / "ca.crt").write_text(trustme.CA().cert_pem.bytes().decode())  # a CA that did not sign the server

@@ -227,9 +227,10 @@ class KubernetesPlatform:
         try:
             ws = stream(core.connect_get_namespaced_pod_exec, pod, ns, **kwargs)
         except self._client.ApiException as exc:
-            code, message = handshake_error(str(exc.reason))
-            code = code or exc.status
-            raise PlatformError(redact(f"exec in pod {ns}/{pod}: {code} {message}"), status=code or None) from None
+            refused, message = handshake_error(str(exc.reason))
+            refused = refused or int(exc.status or 0)
+            raise PlatformError(redact(f"exec in pod {ns}/{pod}: {refused} {message}"), status=refused or None
+                                ) from None
         except Exception as exc:  # connection errors
             raise PlatformError(redact(f"exec in pod {ns}/{pod}: {type(exc).__name__}: {exc}")) from None
         out: list[str] = []
@@ -243,7 +244,8 @@ class KubernetesPlatform:
                     timed_out = True
                     break
                 ws.update(timeout=min(left, 1.0))
-                for i, (chunk, sink) in enumerate(((ws.read_stdout(timeout=0), out), (ws.read_stderr(timeout=0), err))):
+                chunks = ((ws.read_stdout(timeout=0), out), (ws.read_stderr(timeout=0), err))
+                for i, (chunk, sink) in enumerate(chunks):
                     if chunk and sizes[i] < MAX_OUTPUT:
                         sink.append(chunk)
                         sizes[i] += len(chunk)
