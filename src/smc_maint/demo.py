@@ -130,6 +130,9 @@ def prepare(*, reset: bool = False, home: Path | None = None, kind: str = "auto"
             hook = getattr(module, "demo_settings", None)
             if hook is not None:
                 cfg["procedures"][pid] = hook(home)
+    from .logs.pod_cleanup import demo_pod_rules
+
+    cfg["procedures"].setdefault("log-cleanup", {})["pods"] = demo_pod_rules(home)  # the local platform's workload
     path = config_path(home)
     header = "# Written by `smc-maint demo`: the embedded demo environment. Regenerated on every demo run.\n"
     path.write_text(header + yaml.safe_dump(cfg, sort_keys=False))

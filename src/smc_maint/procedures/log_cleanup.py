@@ -261,6 +261,4 @@ def run_host(ctx: Context, settings: Settings) -> Result:
 
 
 def demo_settings(home: Path) -> dict[str, Any]:
-    from ..logs.pod_cleanup import demo_pod_rules
-
-    return {"rules": [{"path": str(home / "logs-app"), "max_age_days": 7}], "pods": demo_pod_rules(home)}
+    return {"rules": [{"path": str(home / "logs-app"), "max_age_days": 7}]}
