@@ -104,6 +104,8 @@ def test_daily_and_weekly_on_the_cluster_report_what_kubectl_shows(
 
     everything = repr(daily) + repr(weekly)
     assert not any(v in everything for v in PLANTED.values())
+    stored = b"".join(f.read_bytes() for f in (tmp_path / "home").rglob("*") if f.is_file())  # history, run logs
+    assert stored and not any(v.encode() in stored for v in PLANTED.values())
 
 
 def test_dry_run_log_cleanup_in_pods_lists_and_deletes_nothing(
