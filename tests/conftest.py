@@ -233,3 +233,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         module = getattr(item, "module", None)
         if module is not None and module.__name__.rsplit(".", 1)[-1] in TIME_SENSITIVE_MODULES:
             item.add_marker(pytest.mark.timesensitive)
+
+
+@pytest.fixture
+def fake_cluster() -> Iterator[Any]:
+    """A running fake Kubernetes API with the realistic smc-trading namespace (tests/kube_cluster.py)."""
+    from .fake_kube_api import FakeKubeApi
+    from .kube_cluster import TOKEN, populate
+
+    api = FakeKubeApi(token=TOKEN).start()
+    try:
+        yield populate(api)
+    finally:
+        api.stop()

@@ -250,7 +250,6 @@ def test_configured_sources_without_certificates_are_findings_not_skipped(ca: tr
 def test_empty_cluster_listing_is_a_finding(tmp_path: Path, make_config: Callable[..., LoadedConfig]) -> None:
     fake = FakeKubeApi(token="kube-" + "t0ken-empty").start()
     try:
-        fake.custom[CERTS_PATH] = []
         cfg = make_config({"platform": {"kind": "kubernetes", "namespace": "smc-trading",
                                         "kubeconfig": str(fake.kubeconfig(tmp_path / "kubeconfig"))}})
         result = run_group(cfg, "weekly", only=["certificates"]).procedures[0].result
@@ -271,14 +270,11 @@ def test_demo_certificates_produce_findings_through_the_runner(tmp_path: Path,
     assert "smc-trading/api-gateway" not in result.summary
 
 
-CERTS_PATH = "/apis/cert-manager.io/v1/namespaces/{ns}/certificates"
-
-
 def test_certificates_listed_through_the_kubernetes_api(tmp_path: Path,
                                                         make_config: Callable[..., LoadedConfig]) -> None:
     fake = FakeKubeApi(token="kube-" + "t0ken-certs").start()  # no API server can run here: see its docstring
     try:
-        fake.custom[CERTS_PATH] = [_cm("api-gateway", NOW - 92 * DAY, NOW - DAY, True, renewal=NOW - 31 * DAY)]
+        fake.put(_cm("api-gateway", NOW - 92 * DAY, NOW - DAY, True, renewal=NOW - 31 * DAY))
         cfg = make_config({"platform": {"kind": "kubernetes", "namespace": "smc-trading",
                                         "kubeconfig": str(fake.kubeconfig(tmp_path / "kubeconfig"))}})
         result = run_group(cfg, "weekly", only=["certificates"]).procedures[0].result

@@ -66,6 +66,12 @@ def test_demo_end_to_end_and_rerun(base_dir: Path) -> None:
     status = {p["id"]: p["status"] for p in body["procedures"]}
     assert status["backup"] == "ok", body  # a regular backup, so backup-verify needs no emergency one
     assert status["backup-verify"] == "ok", body
+    # The demo's platform is this machine: its embedded PostgreSQL is the one workload.
+    procs = {p["id"]: p for p in body["procedures"]}
+    (workload,) = procs["health"]["details"]["platform"]["workloads"]
+    assert (workload["kind"], workload["name"], workload["ready"]) == ("Process", "postgres", "1/1")
+    (pod_rule,) = procs["log-cleanup"]["details"]["pods"]
+    assert sorted(Path(f).name for f in pod_rule["removed"]) == ["postgres.log.1", "postgres.log.2.gz"]
     exports = smc("demo", "env", env=env)
     assert exports.returncode == 0
     assert exports.stdout.startswith("export SMC_MAINT_CONFIG=")
@@ -75,6 +81,9 @@ def test_demo_end_to_end_and_rerun(base_dir: Path) -> None:
     assert again.returncode in (0, 1, 2), again.stderr
     hist = smc("history", "--json", env={**env, "SMC_MAINT_CONFIG": config_file})
     assert len(json.loads(hist.stdout)["runs"]) == 2
+    weekly = smc("demo", "--json", "--group", "weekly", env=env)
+    assert weekly.returncode in (0, 1, 2), weekly.stderr
+    assert all(p["status"] != "unknown" for p in json.loads(weekly.stdout)["procedures"]), weekly.stdout
     smc("demo", "stop", env=env)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -49,7 +50,8 @@ def test_every_object_validates_strictly(tmp_path: Path, version: str, store_pvc
     store = "" if store_pvc else "store:\n  kind: s3\n"
     objects = all_groups(tmp_path, store=store, store_pvc=store_pvc)
     # ServiceAccount, Role, RoleBinding, ConfigMap and one CronJob per group: an empty build fails here.
-    assert [o["kind"] for o in objects] == ["ServiceAccount", "Role", "RoleBinding", "ConfigMap"] + ["CronJob"] * 4
+    assert [o["kind"] for o in objects] == ["ServiceAccount", "Role", "RoleBinding", "ClusterRole",
+                                            "ClusterRoleBinding", "ConfigMap"] + ["CronJob"] * 4
     for obj in objects:
         kubernetes_validate.validate(obj, version, strict=True)
 
@@ -122,20 +124,41 @@ def test_cronjobs_are_dependable_and_locked_down(tmp_path: Path) -> None:
     assert cronjobs["smc-maint-monthly"]["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"] == 7200
 
 
-def test_rbac_is_namespaced_and_never_reads_secrets_by_default(tmp_path: Path) -> None:
+def test_rbac_grants_only_what_the_procedures_use_and_never_secrets_by_default(tmp_path: Path) -> None:
     objects = all_groups(tmp_path)
-    kinds = [o["kind"] for o in objects]
-    assert "ClusterRole" not in kinds and "ClusterRoleBinding" not in kinds
     role = next(o for o in objects if o["kind"] == "Role")
     granted = {(g, r, v) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]
                for v in rule["verbs"]}
     assert not any(r == "secrets" for _, r, _ in granted)
-    assert not any(v in ("*", "delete", "create", "deletecollection") for _, _, v in granted)
+    assert not any(v in ("*", "delete", "deletecollection", "patch", "update") for _, _, v in granted)
     assert all(r != "*" and g != "*" for g, r, _ in granted)
-    writes = {(g, r) for g, r, v in granted if v in ("patch", "update")}
-    assert writes == {("apps", "deployments/scale"), ("apps", "statefulsets/scale"),
-                      ("networking.k8s.io", "ingresses")}
+    # The only write: exec in pods (log-cleanup and dependencies run commands there).
+    assert {(g, r) for g, r, v in granted if v == "create"} == {("", "pods/exec")}
+    # Node metrics are cluster-scoped: a ClusterRole that reads them and nothing else.
+    cluster_role = next(o for o in objects if o["kind"] == "ClusterRole")
+    assert cluster_role["metadata"]["name"] == "smc-maint-smc-trading"
+    assert cluster_role["rules"] == [{"apiGroups": ["metrics.k8s.io"], "resources": ["nodes"], "verbs": ["list"]}]
+    binding = next(o for o in objects if o["kind"] == "ClusterRoleBinding")
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "smc-maint", "namespace": "smc-trading"}]
     assert all(rule.why for rule in rules(secret_metadata=True))
+    assert any(r.resources == ("secrets",) and r.verbs == ("list",) for r in rules(secret_metadata=True))
+
+
+def test_work_directory_is_sized_for_the_database(tmp_path: Path) -> None:
+    """A 2 Gi emptyDir evicted the pod on a larger dump: a generic ephemeral volume of the given size, or a PVC."""
+    sched = load_config(None).config.schedule
+    base = manifests.Options(store_kind="s3", groups=["daily"])
+    def home(opts: manifests.Options) -> dict[str, Any]:
+        cron = next(o for o in manifests.build(sched, opts) if o["kind"] == "CronJob")
+        vols = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["volumes"]
+        return dict(next(v for v in vols if v["name"] == "home"))
+    eph = home(dataclasses.replace(base, work_size="150Gi", work_storage_class="fast-ssd"))
+    spec = eph["ephemeral"]["volumeClaimTemplate"]["spec"]
+    assert spec["resources"]["requests"]["storage"] == "150Gi" and spec["storageClassName"] == "fast-ssd"
+    assert home(dataclasses.replace(base, work_pvc="smc-maint-work")) == {
+        "name": "home", "persistentVolumeClaim": {"claimName": "smc-maint-work"}}
+    with pytest.raises(ConfigError, match="not a Kubernetes quantity"):
+        home(dataclasses.replace(base, work_size="lots"))
 
 
 def test_configmap_carries_the_config_but_no_secret_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import secrets
 import shutil
 from pathlib import Path
@@ -57,6 +58,12 @@ def stop(home: Path | None = None) -> None:
         return
     binaries = Binaries(Path(state["bin_dir"]), int(state["major"]), state["source"])
     _server(home, binaries, int(state["port"])).stop()
+
+
+def demo_platform(data_dir: Path) -> dict[str, Any]:
+    """The demo's platform is this machine: its one workload is the embedded PostgreSQL postmaster."""
+    return {"kind": "local", "local": {"workloads": [
+        {"name": "postgres", "process": rf"postgres -D {re.escape(str(data_dir))}(\s|$)", "replicas": 1}]}}
 
 
 def prepare(*, reset: bool = False, home: Path | None = None, kind: str = "auto") -> Path:
@@ -114,6 +121,7 @@ def prepare(*, reset: bool = False, home: Path | None = None, kind: str = "auto"
         "database": {"host": "127.0.0.1", "port": port, "dbname": "smc_trading", "user": "postgres",
                      "password_file": str(pw_file), "bin_dir": str(binaries.bin_dir)},
         "store": {"kind": "local", "path": str(home / "backups")},
+        "platform": demo_platform(server.data_dir),
         "procedures": {},
     }
     for pid in registry.PROCEDURES:
@@ -122,6 +130,9 @@ def prepare(*, reset: bool = False, home: Path | None = None, kind: str = "auto"
             hook = getattr(module, "demo_settings", None)
             if hook is not None:
                 cfg["procedures"][pid] = hook(home)
+    from .logs.pod_cleanup import demo_pod_rules
+
+    cfg["procedures"].setdefault("log-cleanup", {})["pods"] = demo_pod_rules(home)  # the local platform's workload
     path = config_path(home)
     header = "# Written by `smc-maint demo`: the embedded demo environment. Regenerated on every demo run.\n"
     path.write_text(header + yaml.safe_dump(cfg, sort_keys=False))

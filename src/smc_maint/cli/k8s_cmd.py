@@ -47,6 +47,12 @@ def manifests_cmd(
                                                   "inventory of security-audit)")] = False,
     store_pvc: Annotated[str | None, typer.Option("--store-pvc", help="PersistentVolumeClaim for a local store "
                                                   "(required unless store.kind is s3)")] = None,
+    work_size: Annotated[str, typer.Option("--work-size", help="work directory size (generic ephemeral volume), "
+                                           "e.g. 3x the database dump")] = "20Gi",
+    work_storage_class: Annotated[str | None, typer.Option("--work-storage-class",
+                                                           help="storage class of the work volume")] = None,
+    work_pvc: Annotated[str | None, typer.Option("--work-pvc", help="use this PersistentVolumeClaim as the work "
+                                                 "directory instead")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write here instead of stdout")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="config file")] = None,
 ) -> None:
@@ -57,6 +63,7 @@ def manifests_cmd(
         namespace=namespace, image=image, secret_name=secret_name, config_yaml=config_for_cluster(cfg),
         groups=groups, timeouts_seconds={g: longest_run_seconds(cfg, g) for g in groups},
         secret_metadata=secret_metadata, store_kind=cfg.config.store.kind, store_pvc=store_pvc,
+        work_size=work_size, work_storage_class=work_storage_class, work_pvc=work_pvc,
     )
     text = manifests.to_yaml(manifests.build(cfg.config.schedule, opts), secret_name)
     if output is None:

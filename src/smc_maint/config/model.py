@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..redact import register_secret
 from ..result import Status
@@ -162,11 +162,34 @@ class RunnerConfig(Section):
         return sum(self.timeout_for(p) for p in procedure_ids) + self.timeout_grace_seconds + RUN_SLACK_SECONDS
 
 
+class LocalWorkload(Section):
+    """A workload on this machine (``platform.kind: local``): processes matched by name or command
+    line, or a systemd unit."""
+
+    name: str = Field(min_length=1, description="the workload's name, as procedures refer to it")
+    process: str | None = Field(None, description="regular expression searched in each process's command line")
+    unit: str | None = Field(None, description="systemd unit (e.g. nginx.service)")
+    replicas: int = Field(1, ge=0, description="how many processes (or 1 for a unit) should run")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> LocalWorkload:
+        if (self.process is None) == (self.unit is None):
+            raise ValueError(f"workload {self.name}: give exactly one of `process` or `unit`")
+        return self
+
+
+class LocalPlatformConfig(Section):
+    workloads: list[LocalWorkload] = Field(default_factory=list)
+
+
 class PlatformConfig(Section):
     kind: Literal["local", "kubernetes"] = "local"
     namespace: str = "smc-trading"
     in_cluster: bool = False
     kubeconfig: Path | None = None
+    request_timeout_seconds: float = Field(30, gt=0, description="bound of every Kubernetes API request")
+    page_size: int = Field(500, ge=1, le=5000, description="list page size (limit/continue)")
+    local: LocalPlatformConfig = LocalPlatformConfig()
 
 
 class EmbeddedConfig(Section):

@@ -18,7 +18,7 @@ import yaml
 
 from ..errors import ConfigError
 from ..scheduling.config import ScheduleConfig
-from .rbac import rules
+from .rbac import Rule, rules
 
 APP = "smc-maint"
 CONFIG_DIR = "/etc/smc-maint"
@@ -66,6 +66,12 @@ class Options:
     secret_metadata: bool = False
     store_kind: str = "local"  # store.kind of the configuration
     store_pvc: str | None = None  # PersistentVolumeClaim holding a local store
+    # The work directory (SMC_MAINT_HOME: dumps, scratch restores) sized for the database: a generic
+    # ephemeral volume of work_size (deleted with the pod, not counted against node ephemeral storage),
+    # or an existing PersistentVolumeClaim (work_pvc).
+    work_size: str = "20Gi"
+    work_storage_class: str | None = None
+    work_pvc: str | None = None
 
 
 def check_store(opts: Options) -> None:
@@ -80,6 +86,24 @@ def check_store(opts: Options) -> None:
                           "ReadWriteMany when groups may overlap)")
     if not _NAME.match(opts.store_pvc):
         raise ConfigError(f"store PVC name {opts.store_pvc!r} is not a valid Kubernetes name")
+
+
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|K|M|G|T|P)?$")
+
+
+def work_volume(opts: Options) -> dict[str, Any]:
+    """The pod's work directory volume: a PVC when given, else a generic ephemeral volume."""
+    if opts.work_pvc:
+        if not _NAME.match(opts.work_pvc):
+            raise ConfigError(f"work PVC name {opts.work_pvc!r} is not a valid Kubernetes name")
+        return {"name": "home", "persistentVolumeClaim": {"claimName": opts.work_pvc}}
+    if not _QUANTITY.match(opts.work_size):
+        raise ConfigError(f"work size {opts.work_size!r} is not a Kubernetes quantity (e.g. 20Gi)")
+    spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": opts.work_size}}}
+    if opts.work_storage_class:
+        spec["storageClassName"] = opts.work_storage_class
+    return {"name": "home", "ephemeral": {"volumeClaimTemplate": {
+        "metadata": {"labels": {"app.kubernetes.io/name": APP}}, "spec": spec}}}
 
 
 def _meta(name: str, ns: str, **extra: Any) -> dict[str, Any]:
@@ -128,7 +152,7 @@ def _cronjob(group: str, sched: ScheduleConfig, opts: Options) -> dict[str, Any]
         "containers": [container],
         "volumes": [
             {"name": "config", "configMap": {"name": f"{APP}-config"}},
-            {"name": "home", "emptyDir": {"sizeLimit": "2Gi"}},
+            work_volume(opts),
             {"name": "tmp", "emptyDir": {"sizeLimit": "4Gi" if group in ("monthly", "quarterly") else "512Mi"}},
             *([{"name": "store", "persistentVolumeClaim": {"claimName": opts.store_pvc}}]
               if opts.store_pvc else []),
@@ -162,6 +186,21 @@ def _cronjob(group: str, sched: ScheduleConfig, opts: Options) -> dict[str, Any]
     }
 
 
+def _cluster_rbac(cluster_rules: list[Rule], ns: str) -> list[dict[str, Any]]:
+    """Cluster-scoped reads (node metrics) need a ClusterRole; named per namespace, as it is cluster-wide."""
+    if not cluster_rules:
+        return []
+    name = f"{APP}-{ns}"
+    meta = {"name": name, "labels": {"app.kubernetes.io/name": APP}}
+    return [
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": meta,
+         "rules": [r.to_k8s() for r in cluster_rules]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": meta,
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+         "subjects": [{"kind": "ServiceAccount", "name": APP, "namespace": ns}]},
+    ]
+
+
 def build(sched: ScheduleConfig, opts: Options) -> list[dict[str, Any]]:
     """All objects, in apply order."""
     if not _NAME.match(opts.namespace) or len(opts.namespace) > 63:
@@ -171,13 +210,16 @@ def build(sched: ScheduleConfig, opts: Options) -> list[dict[str, Any]]:
     check_image(opts.image)
     check_store(opts)
     ns = opts.namespace
+    work_volume(opts)
+    all_rules = rules(secret_metadata=opts.secret_metadata)
     objects: list[dict[str, Any]] = [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(APP, ns)},
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": _meta(APP, ns),
-         "rules": [r.to_k8s() for r in rules(secret_metadata=opts.secret_metadata)]},
+         "rules": [r.to_k8s() for r in all_rules if not r.cluster]},
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": _meta(APP, ns),
          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": APP},
          "subjects": [{"kind": "ServiceAccount", "name": APP, "namespace": ns}]},
+        *_cluster_rbac([r for r in all_rules if r.cluster], ns),
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(f"{APP}-config", ns),
          "data": {"smc-maint.yaml": opts.config_yaml}},
     ]

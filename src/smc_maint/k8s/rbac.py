@@ -1,15 +1,19 @@
-"""The namespaced permissions the procedures need, each with the procedure that needs it.
+"""The Role (namespaced) and ClusterRole (cluster-scoped) rules of the generated manifests.
 
-Read-only except where a procedure changes something on purpose (DR drill scaling,
-maintenance mode). ``list`` on secrets is left out by default: even a metadata-only listing
-needs it, and the same verb lets a caller read values. ``--secret-metadata`` adds it for the
-security audit's secret inventory.
+Derived from the one permissions table (``adapters/platform/permissions.py``) for the procedures
+that are registered, so the Role holds exactly the verbs the implemented procedures use. ``list``
+on secrets is left out by default: even a metadata-only listing needs it, and the same verb lets
+a caller read values. ``--secret-metadata`` adds it for the security audit's secret inventory.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from ..adapters.platform import permissions
+from ..registry import PROCEDURES
 
 
 @dataclass(frozen=True)
@@ -18,34 +22,30 @@ class Rule:
     resources: tuple[str, ...]
     verbs: tuple[str, ...]
     why: str
+    cluster: bool = False
 
     def to_k8s(self) -> dict[str, Any]:
         return {"apiGroups": list(self.api_groups), "resources": list(self.resources), "verbs": list(self.verbs)}
 
 
-READ = ("get", "list")
-
-RULES: tuple[Rule, ...] = (
-    Rule(("",), ("pods", "services", "endpoints", "configmaps", "persistentvolumeclaims"), READ,
-         "health, security-audit, performance-review: pod status, security contexts, service endpoints"),
-    Rule(("apps",), ("deployments", "statefulsets"), READ,
-         "health, dr-drill, updates-review: replicas and image versions"),
-    Rule(("apps",), ("deployments/scale", "statefulsets/scale"), ("get", "patch"),
-         "dr-drill, emergency: scale to 0 and back to the recorded replica count"),
-    Rule(("networking.k8s.io",), ("networkpolicies",), READ, "security-audit: NetworkPolicies present"),
-    Rule(("networking.k8s.io",), ("ingresses",), ("get", "list", "patch"),
-         "emergency: switch the API ingress into maintenance mode and back"),
-    Rule(("rbac.authorization.k8s.io",), ("roles", "rolebindings"), READ, "security-audit: RBAC bindings"),
-    Rule(("cert-manager.io",), ("certificates",), READ, "certificates: notAfter of cert-manager Certificates"),
-    Rule(("aquasecurity.github.io",), ("vulnerabilityreports",), READ,
-         "vulnerability-review, security-audit: trivy-operator reports"),
-    Rule(("metrics.k8s.io",), ("pods",), READ, "metrics-snapshot, performance-review: pod CPU/memory"),
-    Rule(("batch",), ("cronjobs", "jobs"), READ, "health: the schedules' own CronJobs and Jobs"),
-)
-
-SECRET_METADATA = Rule(("",), ("secrets",), ("list",),
-                       "security-audit: secret names, types and ages (values are never read or stored)")
+def to_rules(perms: Iterable[permissions.Permission], procedure_ids: Iterable[str]) -> list[Rule]:
+    """One rule per (group, resource), verbs sorted; ``why`` names the procedures that need it."""
+    ids = list(procedure_ids)
+    grouped: dict[tuple[str, str, bool], set[str]] = {}
+    for p in perms:
+        grouped.setdefault((p.api_group, p.resource, p.cluster), set()).add(p.verb)
+    out = []
+    for (group, resource, cluster), verbs in sorted(grouped.items()):
+        users = sorted(pid for pid in ids if any(
+            q.api_group == group and q.resource == resource
+            for m in permissions.PROCEDURE_USES.get(pid, ()) for q in permissions.METHODS[m]))
+        why = ", ".join(users) or "--secret-metadata: the security audit's secret inventory (metadata only)"
+        out.append(Rule((group,), (resource,), tuple(sorted(verbs)), why, cluster))
+    return out
 
 
-def rules(*, secret_metadata: bool = False) -> list[Rule]:
-    return [*RULES, SECRET_METADATA] if secret_metadata else list(RULES)
+def rules(*, secret_metadata: bool = False, procedure_ids: Iterable[str] | None = None) -> list[Rule]:
+    """Every rule (namespaced and cluster-scoped) the registered procedures need."""
+    ids = list(PROCEDURES if procedure_ids is None else procedure_ids)
+    extra = [permissions.SECRET_METADATA] if secret_metadata else []
+    return to_rules(permissions.for_procedures(ids, extra_methods=extra), ids)

@@ -5,7 +5,7 @@ cert-manager Certificates; expired, not-yet-valid, renewal overdue and "Ready bu
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import Field
 
-from ..adapters.kubernetes_api import KubernetesUnavailable, list_namespaced_custom_objects
+from ..adapters.platform import Platform, PlatformError
 from ..certs import sources
 from ..certs.assess import CertFacts, Thresholds, judge
 from ..config.model import PlatformConfig, Section
@@ -51,17 +51,19 @@ def _or_missing(found: list[CertFacts], source: str, where: str) -> list[CertFac
     return found or [CertFacts(source, where, error=f"no certificates found in {where}")]
 
 
-def from_cluster(platform: PlatformConfig) -> list[CertFacts]:
-    """cert-manager Certificates of the platform namespace, read through the Kubernetes API."""
-    source = f"kubernetes:{platform.namespace}/certificates"
+def from_cluster(open_platform: Callable[[], Platform], namespace: str) -> list[CertFacts]:
+    """cert-manager Certificates of the platform namespace, read through the platform seam."""
+    source = f"kubernetes:{namespace}/certificates"
     try:
-        listing = list_namespaced_custom_objects(platform, "cert-manager.io", "v1", "certificates")
-    except KubernetesUnavailable as exc:
+        items = open_platform().list_custom("cert-manager.io", "v1", "certificates")
+    except PlatformError as exc:
         return [CertFacts("cert-manager", source, error=str(exc))]
+    listing = {"apiVersion": "cert-manager.io/v1", "kind": "CertificateList", "items": items}
     return _or_missing(sources.from_cert_manager(listing, source), "cert-manager", source)
 
 
-def gather(settings: Settings, platform: PlatformConfig | None = None) -> list[CertFacts]:
+def gather(settings: Settings, platform: PlatformConfig | None = None,
+           open_platform: Callable[[], Platform] | None = None) -> list[CertFacts]:
     found: list[CertFacts] = []
     if settings.endpoints:
         with ThreadPoolExecutor(max_workers=min(8, len(settings.endpoints))) as pool:
@@ -77,8 +79,8 @@ def gather(settings: Settings, platform: PlatformConfig | None = None) -> list[C
         found.extend(_or_missing(sources.from_cert_manager_file(path), "cert-manager", str(path)))
     if platform is not None:
         use_cluster = settings.cert_manager_from_cluster
-        if use_cluster or (use_cluster is None and platform.kind == "kubernetes"):
-            found.extend(from_cluster(platform))
+        if (use_cluster or (use_cluster is None and platform.kind == "kubernetes")) and open_platform:
+            found.extend(from_cluster(open_platform, platform.namespace))
     return found
 
 
@@ -119,7 +121,7 @@ def summarize(certs: Sequence[CertFacts], now: datetime, settings: Settings) -> 
 
 
 def run(ctx: Context, settings: Settings) -> Result:
-    return summarize(gather(settings, ctx.cfg.config.platform), ctx.clock.now(), settings)
+    return summarize(gather(settings, ctx.cfg.config.platform, ctx.platform), ctx.clock.now(), settings)
 
 
 def demo_settings(home: Path) -> dict[str, Any]:

@@ -13,9 +13,11 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from ..adapters.platform import PlatformError
 from ..config.model import Section
 from ..context import Context
-from ..deps import images, reports, tools
+from ..deps import images, in_pods, reports, tools
+from ..deps.in_pods import PodTool
 from ..result import Result, Status, worst
 
 ReportKind = Literal["pip-audit", "pip-outdated", "npm-outdated", "npm-audit", "cargo-audit"]
@@ -43,12 +45,17 @@ class Settings(Section):
     critical_severities: list[str] = Field(default_factory=lambda: ["critical"])
     warn_on_major_updates: bool = False
     tool_timeout_seconds: float = Field(300, gt=0)
+    in_pods: list[PodTool] = Field(default_factory=list, description="pip/npm outdated run inside a running pod "
+                                   "of each workload (a tool missing in the image is a reason, not a crash)")
+    live_images: bool = Field(True, description="on platform.kind kubernetes, check the images the Deployments "
+                              "and StatefulSets run now")
 
 
-def _collect(settings: Settings) -> tuple[reports.Parsed, list[str]]:
+def _collect(settings: Settings, pod_sources: list[tuple[str, str, Any]] | None = None
+             ) -> tuple[reports.Parsed, list[str]]:
     merged = reports.Parsed()
     errors: list[str] = []
-    sources: list[tuple[str, str, Any]] = []
+    sources: list[tuple[str, str, Any]] = list(pod_sources or [])
     for r in settings.reports:
         try:
             sources.append((r.kind, r.component or r.path.stem, json.loads(r.path.read_text(encoding="utf-8"))))
@@ -75,7 +82,7 @@ def _collect(settings: Settings) -> tuple[reports.Parsed, list[str]]:
 
 
 def summarize(parsed: reports.Parsed, errors: list[str], image_refs: list[images.ImageRef],
-              settings: Settings) -> Result:
+              settings: Settings, platform_sources: int = 0) -> Result:
     """Pure: statuses and the summary from everything found."""
     statuses = [Status.OK]
     problems: list[str] = []
@@ -117,7 +124,7 @@ def summarize(parsed: reports.Parsed, errors: list[str], image_refs: list[images
         statuses.append(Status.UNKNOWN)
         problems.extend(errors)
         headline.append("could not check: " + "; ".join(errors))
-    checked = len(settings.reports) + len(settings.tools) + len(settings.manifests)
+    checked = len(settings.reports) + len(settings.tools) + len(settings.manifests) + platform_sources
     if not checked:
         return Result(Status.SKIPPED, "no dependency reports, tools or manifests configured")
     summary = "; ".join(headline)
@@ -132,10 +139,23 @@ def summarize(parsed: reports.Parsed, errors: list[str], image_refs: list[images
 
 
 def run(ctx: Context, settings: Settings) -> Result:
-    parsed, errors = _collect(settings)
+    use_live = settings.live_images and ctx.cfg.config.platform.kind == "kubernetes"
+    pod_sources: list[tuple[str, str, Any]] = []
+    platform_errors: list[str] = []
+    live: list[images.ImageRef] = []
+    if settings.in_pods or use_live:
+        try:
+            platform = ctx.platform()
+            pod_sources, platform_errors = in_pods.collect(platform, settings.in_pods)
+            if use_live:
+                live = in_pods.live_images(platform)
+        except PlatformError as exc:
+            platform_errors.append(f"platform: {exc}")
+    parsed, errors = _collect(settings, pod_sources)
+    errors = platform_errors + errors
     refs, notes = images.from_manifests(settings.manifests)
     errors.extend(notes)
-    return summarize(parsed, errors, refs, settings)
+    return summarize(parsed, errors, live + refs, settings, len(settings.in_pods) + int(use_live))
 
 
 def demo_settings(home: Path) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from ..adapters.postgres import DatabaseUnavailable
 from ..config.model import Section
 from ..context import Context
 from ..health import diagnostics
+from ..health import workloads as platform_health
 from ..health.endpoints import Endpoint, Probe, probe_all
 from ..redact import redact
 from ..result import Result, Status, worst
@@ -50,6 +51,9 @@ class Settings(Section):
     long_query_seconds: float = Field(60, gt=0, description="queries running longer go into the report")
     top_processes: int = Field(10, ge=0, le=100)
     check_schedule: bool = Field(True, description="report missed or failed scheduled runs (from history)")
+    check_platform: bool = Field(True, description="workloads below desired replicas, pods not ready or "
+                                 "restarting, on the platform (Kubernetes namespace or local workloads)")
+    restart_warning: int = Field(5, ge=0, description="warn when a pod restarted this often (0 = never)")
 
     @model_validator(mode="after")
     def _unique_names(self) -> Settings:
@@ -166,6 +170,20 @@ def _report(ctx: Context, settings: Settings, db: DbProbe, probes: list[Probe], 
     return diagnostics.write(ctx.report_dir, ctx.run_id, text)
 
 
+def _with_platform(ctx: Context, settings: Settings, status: Status, problems: list[str], figures: dict[str, float]
+                   ) -> tuple[Status, list[str], platform_health.PlatformFacts]:
+    """Add the platform's workload and pod problems (critical ones first, warnings after the rest)."""
+    try:
+        facts = platform_health.gather(ctx.platform())
+    except Exception as exc:  # opening the platform failed: a finding, not a crash
+        facts = platform_health.PlatformFacts(error=redact(f"{type(exc).__name__}: {exc}"))
+    found, extra = platform_health.evaluate(facts, settings.restart_warning)
+    figures.update(extra)
+    critical = [t for s, t in found if s is Status.CRITICAL]
+    other = [t for s, t in found if s is not Status.CRITICAL]
+    return worst([status, *(s for s, _ in found)]), critical + problems + other, facts
+
+
 def run(ctx: Context, settings: Settings) -> Result:
     db = probe_db(ctx)
     probes = probe_all(settings.endpoints)
@@ -179,6 +197,9 @@ def run(ctx: Context, settings: Settings) -> Result:
             schedule_error = redact(f"{type(exc).__name__}: {exc}")
     status, problems, figures = evaluate(db, probes, hostf, settings, missed)
     figures["missed_runs"] = float(len(missed))
+    platform_facts = None
+    if settings.check_platform:
+        status, problems, platform_facts = _with_platform(ctx, settings, status, problems, figures)
     details: dict[str, Any] = {
         "database": {"up": db.up, "latency_seconds": db.latency_seconds, "connect_seconds": db.connect_seconds,
                      "error": db.error},
@@ -191,6 +212,8 @@ def run(ctx: Context, settings: Settings) -> Result:
     }
     if schedule_error:
         details["schedule_error"] = schedule_error
+    if platform_facts is not None:
+        details["platform"] = platform_health.details(platform_facts)
     artifacts: tuple[str, ...] = ()
     if status is not Status.OK:
         try:

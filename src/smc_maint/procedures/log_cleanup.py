@@ -25,6 +25,7 @@ from pydantic import Field
 from ..adapters import open_files
 from ..config.model import Section
 from ..context import Context
+from ..logs.pod_cleanup import PodRule, clean_pods
 from ..result import Result, Status
 
 DAY = 86400.0
@@ -44,6 +45,8 @@ class Rule(Section):
 
 class Settings(Section):
     rules: list[Rule] = Field(default_factory=list)
+    pods: list[PodRule] = Field(default_factory=list, description="rules run inside the platform's pods "
+                                "(workload, path, patterns, age): listed with find, then removed file by file")
 
 
 @dataclass(frozen=True)
@@ -240,6 +243,12 @@ def summarize(outcomes: list[RuleOutcome], dry_run: bool, held: open_files.OpenF
 
 
 def run(ctx: Context, settings: Settings) -> Result:
+    if settings.pods:
+        return clean_pods(ctx, settings.pods, run_host if settings.rules else None, settings)
+    return run_host(ctx, settings)
+
+
+def run_host(ctx: Context, settings: Settings) -> Result:
     if not settings.rules:
         return Result(Status.SKIPPED, "no log-cleanup rules configured")
     held = open_files.scan()

@@ -18,6 +18,7 @@ from ..backups.own_scans import PREFIX
 from ..backups.table_facts import table_name
 from ..config.model import Section
 from ..context import Context
+from ..health import platform_usage
 from ..result import Result, Status
 
 
@@ -28,6 +29,8 @@ class Settings(Section):
     trades_table: str = Field("trades", description="table whose exact row count is trades_rows")
     cpu_sample_seconds: float = Field(0.5, gt=0, le=10)
     unreachable_status: Status = Field(Status.CRITICAL, description="status when the database is unreachable")
+    platform_usage: bool = Field(True, description="node and pod CPU/memory per workload from the platform "
+                                 "(metrics.k8s.io, what `kubectl top` shows; psutil per process locally)")
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,10 @@ def run(ctx: Context, settings: Settings) -> Result:
         error = None
     except DatabaseUnavailable as exc:
         db, error = None, str(exc)
-    return summarize(hostf, db, error, settings)
+    result = summarize(hostf, db, error, settings)
+    if settings.platform_usage:
+        result = platform_usage.add_to(result, platform_usage.collect(ctx.platform))
+    return result
 
 
 def demo_settings(home: Path) -> dict[str, Any]:
