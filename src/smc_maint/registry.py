@@ -26,6 +26,7 @@ PROCEDURES: dict[str, str] = {
     "capacity": "smc_maint.procedures.capacity",
     "maintenance-report": "smc_maint.procedures.maintenance_report",
     "restore-test": "smc_maint.procedures.restore_test",
+    "emergency": "smc_maint.procedures.emergency",  # on demand (smc-maint emergency), in no group
 }
 
 GROUPS: dict[str, list[str]] = {

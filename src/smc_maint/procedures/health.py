@@ -166,6 +166,14 @@ def _report(ctx: Context, settings: Settings, db: DbProbe, probes: list[Probe], 
     return diagnostics.write(ctx.report_dir, ctx.run_id, text)
 
 
+def _with_emergency(ctx: Context, status: Status, problems: list[str]) -> tuple[Status, list[str]]:
+    """Maintenance mode left on, or past its deadline, is a health problem (and enforced at the deadline)."""
+    from ..emergency.watch import check
+
+    found = check(ctx)
+    return worst([status, *(s for s, _ in found)]), [*(t for _, t in found), *problems]
+
+
 def run(ctx: Context, settings: Settings) -> Result:
     db = probe_db(ctx)
     probes = probe_all(settings.endpoints)
@@ -178,6 +186,7 @@ def run(ctx: Context, settings: Settings) -> Result:
         except Exception as exc:  # history trouble must not hide the rest of the health check
             schedule_error = redact(f"{type(exc).__name__}: {exc}")
     status, problems, figures = evaluate(db, probes, hostf, settings, missed)
+    status, problems = _with_emergency(ctx, status, problems)
     figures["missed_runs"] = float(len(missed))
     details: dict[str, Any] = {
         "database": {"up": db.up, "latency_seconds": db.latency_seconds, "connect_seconds": db.connect_seconds,
