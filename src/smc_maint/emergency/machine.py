@@ -248,6 +248,8 @@ class Machine:
         else:
             w.entries.append(Entry(plan.BACKUP, SKIPPED, self.clock.now().isoformat(), {}))
             self.journal.save(w)
+            if self.after_step is not None:
+                self.after_step(plan.BACKUP)
         if s.work.commands or s.work.procedures:
             self._step(w, out, plan.WORK, lambda: self._work(w, s))
             self._finish_steps(w, out, force=False)
@@ -313,17 +315,28 @@ class Machine:
         """Resume trading and switch maintenance off from the journaled state, then notify and close."""
         s = self._settings_of(w)
         todo = plan.to_restore(w)
+        failed: list[str] = []
+        # Each restore is tried even if the one before failed: a halt that cannot be resumed must
+        # not also keep the API in maintenance mode (and the other way round).
         if plan.TRADING_RESUME in todo:
             captured = w.started_data(plan.TRADING_HALT) or {}
-            halt = make_halt(s.halt, self.platform, self._ctx(w.id).connect)
-            self._step(w, out, plan.TRADING_RESUME, lambda: (Status.OK, f"trading resumed ({s.halt.kind})",
-                                                             halt.restore(captured)))
+            try:
+                halt = make_halt(s.halt, self.platform, self._ctx(w.id).connect)
+                self._step(w, out, plan.TRADING_RESUME, lambda: (Status.OK, f"trading resumed ({s.halt.kind})",
+                                                                 halt.restore(captured)))
+            except Exception as exc:
+                failed.append(redact(str(exc))[:300])
         if plan.MAINTENANCE_OFF in todo:
             captured = w.started_data(plan.MAINTENANCE_ON) or {}
-            switch = make_switch(s.maintenance, self.platform)
-            self._step(w, out, plan.MAINTENANCE_OFF, lambda: (Status.OK, f"maintenance mode off "
-                                                              f"({s.maintenance.kind})", switch.restore(captured)),
-                       figures=lambda d: {"maintenance_mode": 0.0})
+            try:
+                switch = make_switch(s.maintenance, self.platform)
+                self._step(w, out, plan.MAINTENANCE_OFF, lambda: (Status.OK, f"maintenance mode off "
+                                                                  f"({s.maintenance.kind})", switch.restore(captured)),
+                           figures=lambda d: {"maintenance_mode": 0.0})
+            except Exception as exc:
+                failed.append(redact(str(exc))[:300])
+        if failed:
+            raise _StepFailed(f"restore incomplete: {'; '.join(failed)}")
         ended = self.clock.now()
         spans = plan.durations(w, ended)
         text = (f"[smc-maint] emergency maintenance on {w.target} {why}: {w.reason}; window "
