@@ -80,7 +80,7 @@ def maintenance_page(deadline: datetime) -> str:
     """The public page: planned end only (the reason is internal and stays out of it)."""
     end = html.escape(f"{deadline:%Y-%m-%d %H:%M} UTC")
     return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Maintenance</title></head>"
-            "<body><h1>Scheduled maintenance in progress</h1>"
+            "<body><h1>Maintenance in progress</h1>"
             f"<p>The trading API is temporarily unavailable. Planned end: <time>{end}</time>.</p>"
             "</body></html>\n")
 
