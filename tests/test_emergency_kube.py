@@ -219,3 +219,40 @@ def test_monthly_report_lists_the_window_with_its_duration(cfg: LoadedConfig) ->
     rep = monthly_report(cfg, open_history(cfg), Month(2026, 11), T0 + timedelta(days=30))
     [w] = [e for e in rep.emergencies if e.group == "emergency"]
     assert w.duration_seconds == 420
+
+
+def test_scheduler_pass_alerts_once_at_the_deadline_then_auto_off_restores(
+        cfg: LoadedConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    from smc_maint.alerts import Delivery
+    from smc_maint.emergency.watch import deadline_pass
+
+    sent: list[str] = []
+
+    class Notes:
+        def send(self, channel: str, text: str) -> Delivery:
+            sent.append(text)
+            return Delivery(channel, True, 1)
+
+    p = _platform()
+    Machine(cfg, _settings(), clock=FixedClock(T0), platform=p).start("x", 600)
+    hist = open_history(cfg)
+    notes = Notes()
+    assert deadline_pass(cfg, hist, FixedClock(T0 + timedelta(minutes=9)), notes) is None  # type: ignore[arg-type]
+    assert sent == []
+    assert "PAST its deadline" in (deadline_pass(cfg, hist, FixedClock(T0 + timedelta(minutes=11)),
+                                                 notes) or "")  # type: ignore[arg-type]
+    assert deadline_pass(cfg, hist, FixedClock(T0 + timedelta(minutes=12)), notes) is None  # type: ignore[arg-type]
+    assert len(sent) == 1 and "PAST its deadline" in sent[0]
+    assert p.scales["Deployment/engine"] == 0  # alert only: auto_off_at_deadline is off
+    journal = journal_for(cfg)
+    w = journal.active()
+    assert w is not None
+    w.settings["auto_off_at_deadline"] = True
+    journal.save(w)
+    import smc_maint.emergency.watch as watch
+
+    real = watch.Machine
+    monkeypatch.setattr(watch, "Machine", lambda *a, **k: real(*a, **{**k, "platform": p}))
+    note = deadline_pass(cfg, hist, FixedClock(T0 + timedelta(minutes=13)), notes)  # type: ignore[arg-type]
+    assert note is not None and "aborted" in note
+    assert p.scales["Deployment/engine"] == 3 and p.selectors["smc-api"] == API and journal.active() is None

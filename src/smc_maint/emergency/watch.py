@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 
+from ..adapters.clock import Clock
+from ..alerts import Notifier
+from ..config.loader import LoadedConfig
 from ..context import Context
 from ..errors import LockHeld
+from ..history import History
 from ..redact import redact
 from ..result import Status
 from . import plan
-from .journal import Window
+from .journal import Entry, Window
 from .machine import Machine, journal_for
 from .settings import Settings
 
@@ -64,3 +69,39 @@ def check(ctx: Context) -> list[tuple[Status, str]]:
         return enforce(ctx, settings)
     except Exception as exc:  # a broken journal must show, not hide the rest of the health check
         return [(Status.WARNING, redact(f"emergency journal unreadable: {type(exc).__name__}: {exc}")[:300])]
+
+
+DEADLINE_STEP, ALERTED = "deadline", "alerted"
+
+
+def deadline_pass(cfg: LoadedConfig, history: History, clock: Clock, notifier: Notifier | None = None) -> str | None:
+    """The scheduler's pass: at the deadline alert once (journaled), or abort with ``auto_off_at_deadline``.
+
+    Returns what it did (None: nothing to do). Never raises: the scheduler must outlive it.
+    """
+    try:
+        now = clock.now()
+        w = journal_for(cfg).active()
+        if w is None or now < w.deadline:
+            return None
+        configured = cfg.procedure_settings.get("emergency")
+        settings = configured if isinstance(configured, Settings) else Settings()
+        s = Settings.model_validate(w.settings) if w.settings else settings
+        if s.auto_off_at_deadline:
+            out = Machine(cfg, settings, clock=clock, history=history, notifier=notifier).abort(
+                "switched off at its deadline (auto_off_at_deadline)")
+            return out.message
+        if any(e.step == DEADLINE_STEP for e in w.entries):
+            return None
+        finding = assess_window(w, now)
+        text = f"[smc-maint] CRITICAL {finding[1] if finding else w.id}"
+        delivery = (notifier or Notifier(cfg.config.alerts)).send(s.alert_channel, redact(text))
+        w.entries.append(Entry(DEADLINE_STEP, ALERTED, now.isoformat(),
+                               {"delivered": delivery.delivered, "error": delivery.error}))
+        journal_for(cfg).save(w)
+        with contextlib.suppress(Exception):
+            history.add_alert(w.id, "emergency", now, delivery.channel, Status.CRITICAL.value,
+                              delivery.delivered, delivery.attempts, delivery.error)
+        return text
+    except Exception as exc:  # LockHeld (a command is running), a broken journal...: next pass
+        return redact(f"emergency deadline check failed: {type(exc).__name__}: {exc}")[:300]
