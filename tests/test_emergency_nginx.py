@@ -162,6 +162,9 @@ def test_cli_start_status_finish(cfg: LoadedConfig, front: Front, flag_db: Calla
     assert st["active"] and st["maintenance_mode"] and st["trading_halted"] and not st["past_deadline"]
     again = _cli(cfg, "start", "--reason", "hotfix", "--duration", "10m")
     assert "already active" in again.stdout and flag_db() == "true"
+    dry = _cli(cfg, "abort", "--dry-run")
+    assert "trading resume (flag_row)" in dry.stdout and "maintenance off (nginx)" in dry.stdout, dry.stdout
+    assert front.get("/api/trades").status_code == 503 and flag_db() == "true"
     finished = _cli(cfg, "finish")
     assert finished.returncode in (0, 1), finished.stdout + finished.stderr
     _assert_started_state(front, flag_db, original)

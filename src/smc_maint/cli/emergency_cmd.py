@@ -148,8 +148,21 @@ def finish(
 
 
 @app.command("abort")
-def abort(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+def abort(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print what would be restored; change nothing")] = False,
+    as_json: JsonOpt = False, config: ConfigOpt = None,
+) -> None:
     """Restore the starting state from the journal (resume trading, maintenance off), whatever step it reached."""
-    outcome = _machine(load_config(config)).abort()
+    machine = _machine(load_config(config))
+    if dry_run:
+        lines = machine.restore_plan()
+        if as_json:
+            sys.stdout.write(json.dumps({"dry_run": True, "plan": lines}) + "\n")
+        else:
+            out.print("[bold]emergency abort (dry run): nothing is changed[/bold]")
+            for line in lines:
+                out.print(f"  - {line}", markup=False, highlight=False)
+        return
+    outcome = machine.abort()
     _print(outcome, as_json)
     raise typer.Exit(outcome.status.exit_code)

@@ -196,10 +196,11 @@ class Machine:
             wid = f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
             w = Window(wid, reason, now, now + timedelta(seconds=seconds), target=target_name(self.cfg),
                        settings=self.settings.model_dump(mode="json"))
-            self.journal.save(w)
             log_path = self.cfg.log_dir / f"{GROUP}_{wid}.log"
+            # History first: if it is unreachable nothing is journaled (no phantom active window).
             self.history.begin_run(wid, GROUP, now, [GROUP], trigger="manual", log_path=str(log_path),
                                    pid=os.getpid(), host=self.host)
+            self.journal.save(w)
             out = Outcome(w, "")
             with _RunLog(log_path):
                 log.info("window %s: emergency maintenance started: %s (deadline %s)", wid, reason,
@@ -388,6 +389,25 @@ class Machine:
     def abort(self, why: str = "aborted") -> Outcome:
         """Restore the starting state from the journal, whatever step the window reached."""
         return self._close("abort", lambda w, out: self._restore(w, out, ABORTED, why))
+
+    def restore_plan(self) -> list[str]:
+        """What ``abort`` would do now, from the journal (for ``--dry-run``)."""
+        w = self.journal.active()
+        if w is None:
+            return ["no active emergency window: nothing to restore"]
+        s = self._settings_of(w)
+        lines = [f"window {w.id} ({w.reason}), deadline {w.deadline:%Y-%m-%d %H:%M:%S} UTC"]
+        todo = plan.to_restore(w)
+        if plan.TRADING_RESUME in todo:
+            lines.append(f"trading resume ({s.halt.kind}): back to {w.started_data(plan.TRADING_HALT)}")
+        if plan.MAINTENANCE_OFF in todo:
+            before = dict(w.started_data(plan.MAINTENANCE_ON) or {})
+            before.pop("old_text", None)
+            lines.append(f"maintenance off ({s.maintenance.kind}): back to the journaled state {before}")
+        if not todo:
+            lines.append("nothing was changed yet (or it is restored already): close the window")
+        lines.append("notify with the window's durations")
+        return lines
 
     def status(self) -> dict[str, Any]:
         now = self.clock.now()

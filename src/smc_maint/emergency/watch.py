@@ -39,6 +39,8 @@ def enforce(ctx: Context, settings: Settings) -> list[tuple[Status, str]]:
     """The findings about an open window; past the deadline with ``auto_off_at_deadline``, abort it."""
     now = ctx.clock.now()
     w = journal_for(ctx.cfg).active()
+    if w is not None and w.id == ctx.run_id:  # the window's own assess/verify: not a finding about itself
+        return []
     finding = assess_window(w, now)
     if finding is None or w is None:
         return []
