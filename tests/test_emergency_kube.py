@@ -256,3 +256,20 @@ def test_scheduler_pass_alerts_once_at_the_deadline_then_auto_off_restores(
     note = deadline_pass(cfg, hist, FixedClock(T0 + timedelta(minutes=13)), notes)  # type: ignore[arg-type]
     assert note is not None and "aborted" in note
     assert p.scales["Deployment/engine"] == 3 and p.selectors["smc-api"] == API and journal.active() is None
+
+
+def test_exported_maintenance_metric_reads_the_journal(cfg: LoadedConfig) -> None:
+    """The exported gauge follows the journal even where history disagrees (a row left running)."""
+    from smc_maint.reporting.publish import registry_from_config
+
+    def mode() -> float | None:
+        return registry_from_config(cfg, FixedClock(T0 + timedelta(minutes=1))).get_sample_value(
+            "smc_maint_maintenance_mode")
+
+    p = _platform()
+    m = Machine(cfg, _settings(), clock=FixedClock(T0), platform=p)
+    m.start("x", 600)
+    assert mode() == 1.0
+    m.abort()
+    open_history(cfg).begin_run("stale-emergency-row", "emergency", T0, ["emergency"])  # history says running
+    assert mode() == 0.0

@@ -131,3 +131,12 @@ class Journal:
     def active(self) -> Window | None:
         """The window not yet finished or aborted (there is at most one: ``start`` refuses a second)."""
         return next((w for w in reversed(self.windows()) if w.state == ACTIVE), None)
+
+
+def journal_dir(home: Path) -> Path:
+    return home / "emergency"
+
+
+def live_mode(home: Path) -> bool:
+    """For ``smc_maint_maintenance_mode``: an emergency window is open in the journal."""
+    return Journal(journal_dir(home)).active() is not None

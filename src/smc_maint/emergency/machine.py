@@ -35,7 +35,7 @@ from ..result import Status, worst
 from ..runner import _call_with_timeout, _RunLog
 from . import plan
 from .halts import make_halt
-from .journal import ABORTED, ACTIVE, DONE, FAILED, FINISHED, SKIPPED, STARTED, Entry, Journal, Window
+from .journal import ABORTED, ACTIVE, DONE, FAILED, FINISHED, SKIPPED, STARTED, Entry, Journal, Window, journal_dir
 from .settings import Settings
 from .switches import make_switch
 
@@ -67,7 +67,7 @@ class Outcome:
 
 
 def journal_for(cfg: LoadedConfig) -> Journal:
-    return Journal(cfg.home / "emergency")
+    return Journal(journal_dir(cfg.home))
 
 
 def target_name(cfg: LoadedConfig) -> str:
