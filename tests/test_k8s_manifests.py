@@ -133,8 +133,7 @@ def test_rbac_is_namespaced_and_never_reads_secrets_by_default(tmp_path: Path) -
     assert not any(v in ("*", "delete", "create", "deletecollection") for _, _, v in granted)
     assert all(r != "*" and g != "*" for g, r, _ in granted)
     writes = {(g, r) for g, r, v in granted if v in ("patch", "update")}
-    assert writes == {("apps", "deployments/scale"), ("apps", "statefulsets/scale"),
-                      ("networking.k8s.io", "ingresses")}
+    assert writes == {("apps", "deployments/scale"), ("apps", "statefulsets/scale"), ("", "services")}
     assert all(rule.why for rule in rules(secret_metadata=True))
 
 
