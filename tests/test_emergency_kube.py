@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -273,3 +274,41 @@ def test_exported_maintenance_metric_reads_the_journal(cfg: LoadedConfig) -> Non
     m.abort()
     open_history(cfg).begin_run("stale-emergency-row", "emergency", T0, ["emergency"])  # history says running
     assert mode() == 0.0
+
+
+def test_configured_work_runs_with_a_deadline_and_the_window_finishes_itself(cfg: LoadedConfig,
+                                                                              tmp_path: Path) -> None:
+    marker = tmp_path / "work-done"
+    p = _platform()
+    s = _settings(work={"commands": [["sh", "-c", f'echo "$SMC_MAINT_EMERGENCY_WINDOW" > {marker}']],
+                        "timeout_seconds": 30})
+    out = Machine(cfg, s, clock=FixedClock(T0), platform=p).start("scripted fix", 600)
+    assert out.window is not None and marker.read_text().strip() == out.window.id
+    assert journal_for(cfg).load(out.window.id).state == FINISHED, out.message
+    assert p.scales["Deployment/engine"] == 3 and p.selectors["smc-api"] == API
+
+
+def test_work_past_its_deadline_keeps_the_window_open(cfg: LoadedConfig) -> None:
+    p = _platform()
+    s = _settings(work={"commands": [["sleep", "30"]], "timeout_seconds": 0.5})
+    out = Machine(cfg, s, clock=FixedClock(T0), platform=p).start("slow fix", 600)
+    assert out.status is Status.CRITICAL and "passed the work deadline" in out.message, out.message
+    assert journal_for(cfg).active() is not None and p.scales["Deployment/engine"] == 0  # still halted
+    Machine(cfg, s, clock=FixedClock(T0), platform=p).abort()
+    assert p.scales["Deployment/engine"] == 3
+
+
+def test_critical_verification_after_scripted_work_does_not_resume_trading(cfg: LoadedConfig) -> None:
+    p = _platform()
+    # health is CRITICAL with a database that cannot be reached; the window's own step sees that.
+    s = _settings(work={"commands": [["true"]]}, verify_procedures=["health"])
+    broken = cfg.config.model_copy(update={"database": cfg.config.database.model_copy(update={"port": 1})})
+    import dataclasses
+
+    m = Machine(cfg, s, clock=FixedClock(T0), platform=p)
+    m.start("x", 600)  # assess is not blocking: the window opens and the work runs...
+    assert journal_for(cfg).active() is None  # ...and with a healthy database it finishes itself
+    m2 = Machine(dataclasses.replace(cfg, config=broken), s, clock=FixedClock(T0), platform=p)
+    out = m2.start("y", 600)
+    assert out.status is Status.CRITICAL and "trading NOT resumed" in out.message, out.message
+    assert p.scales["Deployment/engine"] == 0 and journal_for(cfg).active() is not None

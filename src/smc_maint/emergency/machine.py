@@ -210,8 +210,8 @@ class Machine:
                 except Exception as exc:  # a failed step, or a seam that could not even be opened
                     out.status = Status.CRITICAL
                     step = str(exc).split(":", 1)[0] if isinstance(exc, _StepFailed) else ""
-                    if step == plan.WORK:
-                        out.message = (f"window {wid}: the work FAILED ({exc}); maintenance mode and the halt stay "
+                    if step in (plan.WORK, plan.VERIFY):  # after the work the system may be half-changed
+                        out.message = (f"window {wid}: {redact(str(exc))[:400]}; maintenance mode and the halt stay "
                                        "on: inspect, then `smc-maint emergency finish` or `abort`")
                         return out
                     exc_text = redact(str(exc))[:300]
