@@ -59,6 +59,7 @@ RESOURCES: dict[tuple[str, str, str], tuple[str, bool, bool]] = {
     ("", "v1", "nodes"): ("Node", False, True),
     ("apps", "v1", "deployments"): ("Deployment", True, True),
     ("apps", "v1", "statefulsets"): ("StatefulSet", True, True),
+    ("apps", "v1", "daemonsets"): ("DaemonSet", True, True),
     ("batch", "v1", "cronjobs"): ("CronJob", True, True),
     ("batch", "v1", "jobs"): ("Job", True, True),
     ("rbac.authorization.k8s.io", "v1", "roles"): ("Role", True, True),

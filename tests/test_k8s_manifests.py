@@ -28,14 +28,14 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
 
 
 def all_groups(tmp_path: Path, extra: str = "", *, store_pvc: str | None = None,
-               store: str = "store:\n  kind: s3\n") -> list[dict[str, Any]]:
+               store: str = "store:\n  kind: s3\n", on_demand: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     cfg_file = tmp_path / "smc-maint.yaml"
     cfg_file.write_text(f"home: {tmp_path}/home\n{store}schedule:\n  timezone: Europe/Warsaw\n{extra}")
     cfg = load_config(cfg_file, environ={})
     opts = manifests.Options(namespace="smc-trading", image="registry.example.com/smc/smc-maint:0.1.0",
                              config_yaml=cfg_file.read_text(), groups=["daily", "weekly", "monthly", "quarterly"],
                              timeouts_seconds={"monthly": 7200}, store_kind=cfg.config.store.kind,
-                             store_pvc=store_pvc)
+                             store_pvc=store_pvc, on_demand=on_demand)
     return manifests.build(cfg.config.schedule, opts)
 
 
@@ -130,14 +130,24 @@ def test_rbac_grants_only_what_the_procedures_use_and_never_secrets_by_default(t
     granted = {(g, r, v) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]
                for v in rule["verbs"]}
     assert not any(r == "secrets" for _, r, _ in granted)
-    assert not any(v in ("*", "delete", "deletecollection", "patch", "update") for _, _, v in granted)
+    assert not any(v in ("*", "delete", "deletecollection", "update") for _, _, v in granted)
     assert all(r != "*" and g != "*" for g, r, _ in granted)
-    # The only write: exec in pods (log-cleanup and dependencies run commands there).
+    # Writes: exec in pods (log-cleanup and dependencies run commands there) ...
     assert {(g, r) for g, r, v in granted if v == "create"} == {("", "pods/exec")}
-    # Node metrics are cluster-scoped: a ClusterRole that reads them and nothing else.
+    # ... and only when asked for, emergency maintenance's scale of the trading engine and the API
+    # Service's selector swap.
+    assert not any(v == "patch" for _, _, v in granted)
+    role = next(o for o in all_groups(tmp_path, on_demand=("emergency",)) if o["kind"] == "Role")
+    assert {(g, r) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]
+            if "patch" in rule["verbs"]} == {("", "services"), ("apps", "deployments/scale"),
+                                              ("apps", "statefulsets/scale")}
+    # Cluster-scoped reads only in the ClusterRole: node metrics, and the audit's cluster RBAC.
     cluster_role = next(o for o in objects if o["kind"] == "ClusterRole")
     assert cluster_role["metadata"]["name"] == "smc-maint-smc-trading"
-    assert cluster_role["rules"] == [{"apiGroups": ["metrics.k8s.io"], "resources": ["nodes"], "verbs": ["list"]}]
+    assert {(g, r, v) for rule in cluster_role["rules"] for g in rule["apiGroups"] for r in rule["resources"]
+            for v in rule["verbs"]} == {("metrics.k8s.io", "nodes", "list"),
+                                        ("rbac.authorization.k8s.io", "clusterroles", "list"),
+                                        ("rbac.authorization.k8s.io", "clusterrolebindings", "list")}
     binding = next(o for o in objects if o["kind"] == "ClusterRoleBinding")
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "smc-maint", "namespace": "smc-trading"}]
     assert all(rule.why for rule in rules(secret_metadata=True))

@@ -51,8 +51,21 @@ def _port_free(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
+def _start_demo_api(home: Path, port: int, pw_file: Path) -> None:
+    """The platform API stand-in behind nginx (embedded/demo_api); the demo goes on without it."""
+    from .embedded import demo_api
+
+    try:
+        demo_api.start(home, port, pw_file)
+    except Exception as exc:  # the API front is a demo extra: never the reason the demo fails
+        (home / demo_api.STATE).write_text(json.dumps({"note": f"demo API not started: {type(exc).__name__}: {exc}"}))
+
+
 def stop(home: Path | None = None) -> None:
     home = home or demo_home()
+    from .embedded import demo_api
+
+    demo_api.stop(home)
     state = _state(home)
     if not state:
         return
@@ -115,6 +128,7 @@ def prepare(*, reset: bool = False, home: Path | None = None, kind: str = "auto"
     from .embedded import demo_files
 
     demo_files.lay_out(home)
+    _start_demo_api(home, port, pw_file)
 
     cfg: dict[str, Any] = {
         "home": str(home),

@@ -27,6 +27,7 @@ PROCEDURES: dict[str, str] = {
     "maintenance-report": "smc_maint.procedures.maintenance_report",
     "restore-test": "smc_maint.procedures.restore_test",
     "security-audit": "smc_maint.procedures.security_audit",
+    "emergency": "smc_maint.procedures.emergency",  # on demand (smc-maint emergency), in no group
 }
 
 GROUPS: dict[str, list[str]] = {

@@ -40,6 +40,11 @@ def demo(
         sys.stdout.write(json.dumps(outcome.to_json(), default=str) + "\n")
     else:
         out.print(render.run_outcome(outcome))
+        from ..embedded import demo_api
+
+        api = demo_api.describe(path.parent)
+        if api:
+            out.print(api, markup=False, highlight=False)
         out.print("\nPoint other commands at this environment with:  eval \"$(smc-maint demo env)\"")
     raise typer.Exit(outcome.status.exit_code)
 
@@ -57,4 +62,4 @@ def env() -> None:
 def stop() -> None:
     """Stop the demo PostgreSQL server (data is kept)."""
     demo_env.stop()
-    out.print("demo PostgreSQL stopped")
+    out.print("demo PostgreSQL, API and nginx stopped")

@@ -45,6 +45,8 @@ def manifests_cmd(
         manifests.DEFAULT_SECRET,
     secret_metadata: Annotated[bool, typer.Option("--secret-metadata", help="allow listing secrets (metadata "
                                                   "inventory of security-audit)")] = False,
+    on_demand: Annotated[list[str] | None, typer.Option("--on-demand", help="also grant what this on-demand "
+                                                        "procedure needs (e.g. emergency); repeatable")] = None,
     store_pvc: Annotated[str | None, typer.Option("--store-pvc", help="PersistentVolumeClaim for a local store "
                                                   "(required unless store.kind is s3)")] = None,
     work_size: Annotated[str, typer.Option("--work-size", help="work directory size (generic ephemeral volume), "
@@ -62,7 +64,8 @@ def manifests_cmd(
     opts = manifests.Options(
         namespace=namespace, image=image, secret_name=secret_name, config_yaml=config_for_cluster(cfg),
         groups=groups, timeouts_seconds={g: longest_run_seconds(cfg, g) for g in groups},
-        secret_metadata=secret_metadata, store_kind=cfg.config.store.kind, store_pvc=store_pvc,
+        secret_metadata=secret_metadata, on_demand=tuple(on_demand or ()), store_kind=cfg.config.store.kind,
+        store_pvc=store_pvc,
         work_size=work_size, work_storage_class=work_storage_class, work_pvc=work_pvc,
     )
     text = manifests.to_yaml(manifests.build(cfg.config.schedule, opts), secret_name)

@@ -160,6 +160,7 @@ def _register_subcommands() -> None:
         backup_cmd,
         dashboard_cmd,
         demo_cmd,
+        emergency_cmd,
         k8s_cmd,
         metrics_cmd,
         report_cmd,
@@ -179,6 +180,7 @@ def _register_subcommands() -> None:
     app.command("db-maintenance")(weekly_cmd.db_maintenance_cmd)
     app.add_typer(backup_cmd.app, name="backup")
     app.command("audit")(audit_cmd.audit)
+    app.add_typer(emergency_cmd.app, name="emergency")
 
 
 _register_subcommands()

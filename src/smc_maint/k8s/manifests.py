@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from ..errors import ConfigError
+from ..registry import GROUPS, PROCEDURES
 from ..scheduling.config import ScheduleConfig
 from .rbac import Rule, rules
 
@@ -64,6 +65,8 @@ class Options:
     groups: Sequence[str] = ()
     timeouts_seconds: Mapping[str, float] = field(default_factory=dict)  # group -> longest run
     secret_metadata: bool = False
+    # procedures run by hand with the same service account (e.g. "emergency"): granted too
+    on_demand: Sequence[str] = ()
     store_kind: str = "local"  # store.kind of the configuration
     store_pvc: str | None = None  # PersistentVolumeClaim holding a local store
     # The work directory (SMC_MAINT_HOME: dumps, scratch restores) sized for the database: a generic
@@ -211,7 +214,12 @@ def build(sched: ScheduleConfig, opts: Options) -> list[dict[str, Any]]:
     check_store(opts)
     ns = opts.namespace
     work_volume(opts)
-    all_rules = rules(secret_metadata=opts.secret_metadata)
+    unknown = [p for p in opts.on_demand if p not in PROCEDURES]
+    if unknown:
+        raise ConfigError(f"--on-demand: unknown procedure(s) {', '.join(unknown)}")
+    # exactly what the deployed groups' procedures (and the on-demand ones asked for) call
+    deployed = [pid for g in opts.groups for pid in GROUPS.get(g, [])] + list(opts.on_demand)
+    all_rules = rules(secret_metadata=opts.secret_metadata, procedure_ids=deployed)
     objects: list[dict[str, Any]] = [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(APP, ns)},
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": _meta(APP, ns),

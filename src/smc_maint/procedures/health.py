@@ -182,6 +182,12 @@ def _with_platform(ctx: Context, settings: Settings, status: Status, problems: l
     critical = [t for s, t in found if s is Status.CRITICAL]
     other = [t for s, t in found if s is not Status.CRITICAL]
     return worst([status, *(s for s, _ in found)]), critical + problems + other, facts
+def _with_emergency(ctx: Context, status: Status, problems: list[str]) -> tuple[Status, list[str]]:
+    """Maintenance mode left on, or past its deadline, is a health problem (and enforced at the deadline)."""
+    from ..emergency.watch import check
+
+    found = check(ctx)
+    return worst([status, *(s for s, _ in found)]), [*(t for _, t in found), *problems]
 
 
 def run(ctx: Context, settings: Settings) -> Result:
@@ -196,6 +202,7 @@ def run(ctx: Context, settings: Settings) -> Result:
         except Exception as exc:  # history trouble must not hide the rest of the health check
             schedule_error = redact(f"{type(exc).__name__}: {exc}")
     status, problems, figures = evaluate(db, probes, hostf, settings, missed)
+    status, problems = _with_emergency(ctx, status, problems)
     figures["missed_runs"] = float(len(missed))
     platform_facts = None
     if settings.check_platform:

@@ -24,6 +24,7 @@ class MetricFacts:
     window_results: list[ResultRow] = field(default_factory=list)
     window_figures: dict[str, list[FigurePoint]] = field(default_factory=dict)
     running: list[RunRow] = field(default_factory=list)
+    live_maintenance_mode: bool | None = None  # from the emergency journal, when the caller can read it
 
 
 def gather(history: History, now: datetime, *, window_days: int, backup_procedures: tuple[str, ...]) -> MetricFacts:

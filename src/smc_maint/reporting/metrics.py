@@ -7,6 +7,7 @@ Names follow DESIGN.md: ``smc_maint_`` prefix, base units, ``_total`` only on co
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -117,6 +118,8 @@ def _run_families(facts: MetricFacts) -> Iterator[Metric]:
     mode = GaugeMetricFamily(f"{P}maintenance_mode", "1 while an emergency maintenance run is in progress")
     fig = facts.figures.get("maintenance_mode")
     active = any("emergency" in r.procedures or r.group == "emergency" for r in facts.running)
+    if facts.live_maintenance_mode is not None:  # the emergency journal is the live state
+        active, fig = facts.live_maintenance_mode, None
     mode.add_metric([], 1.0 if active or (fig is not None and fig.value >= 1) else 0.0)
     yield mode
 
@@ -205,7 +208,9 @@ class HistoryCollector(Collector):
     """A custom collector: every scrape reads the history store afresh."""
 
     def __init__(self, history: Callable[[], History], now: Callable[[], datetime], *, window_days: int = 30,
-                 backup_procedures: Iterable[str] = ("backup-verify", "backup")) -> None:
+                 backup_procedures: Iterable[str] = ("backup-verify", "backup"),
+                 maintenance_mode: Callable[[], bool] | None = None) -> None:
+        self._mode = maintenance_mode
         self._history = history
         self._now = now
         self._window_days = window_days
@@ -215,6 +220,8 @@ class HistoryCollector(Collector):
         try:
             facts = gather(self._history(), self._now(), window_days=self._window_days,
                            backup_procedures=self._backups)
+            if self._mode is not None:
+                facts = dataclasses.replace(facts, live_maintenance_mode=self._mode())
         except Exception as exc:  # a broken store must show as a metric, not a 500
             log.warning("history store unreadable: %s: %s", type(exc).__name__, exc)
             down = GaugeMetricFamily(f"{P}history_up", "1 if the history store could be read")
@@ -227,8 +234,10 @@ class HistoryCollector(Collector):
 
 
 def registry_for(history: Callable[[], History], now: Callable[[], datetime], *, window_days: int = 30,
-                 backup_procedures: Iterable[str] = ("backup-verify", "backup")) -> CollectorRegistry:
+                 backup_procedures: Iterable[str] = ("backup-verify", "backup"),
+                 maintenance_mode: Callable[[], bool] | None = None) -> CollectorRegistry:
     """A registry holding only the history collector (no process metrics of a short-lived CLI)."""
     reg = CollectorRegistry(auto_describe=False)
-    reg.register(HistoryCollector(history, now, window_days=window_days, backup_procedures=backup_procedures))
+    reg.register(HistoryCollector(history, now, window_days=window_days, backup_procedures=backup_procedures,
+                                  maintenance_mode=maintenance_mode))
     return reg

@@ -15,6 +15,7 @@ from prometheus_client.registry import CollectorRegistry
 from ..adapters.clock import Clock, SystemClock
 from ..config.loader import LoadedConfig
 from ..config.observability import PushgatewayConfig
+from ..emergency.journal import live_mode
 from ..history import open_history
 from ..redact import redact
 from .metrics import registry_for
@@ -26,7 +27,7 @@ def registry_from_config(cfg: LoadedConfig, clock: Clock | None = None) -> Colle
     clock = clock or SystemClock()
     rep = cfg.config.reporting
     return registry_for(lambda: open_history(cfg), clock.now, window_days=rep.window_days,
-                        backup_procedures=rep.backup_procedures)
+                        backup_procedures=rep.backup_procedures, maintenance_mode=lambda: live_mode(cfg.home))
 
 
 def write_textfile(registry: CollectorRegistry, path: Path) -> None:

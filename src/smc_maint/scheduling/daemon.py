@@ -91,6 +91,10 @@ def run_due(cfg: LoadedConfig, *, source: str, group: str | None = None, clock: 
         for slot in due_slots(gs, zone, name, history, clock.now()):
             trigger = source if is_on_time(slot, clock.now(), grace) else f"{source}-catch-up"
             outcomes.append(run_slot(cfg, name, slot, trigger, history=history, clock=clock, runner=runner))
+    from ..emergency.watch import deadline_pass  # an emergency window must not outlive its deadline
+
+    if (note := deadline_pass(cfg, history, clock)) is not None:
+        log.warning("%s", note)
     return outcomes
 
 

@@ -21,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from .. import registry
 from ..adapters.clock import Clock, SystemClock
 from ..config.loader import LoadedConfig
+from ..emergency.journal import live_mode
 from ..errors import SmcMaintError
 from ..history import History, open_history
 from ..redact import redact
@@ -63,7 +64,8 @@ class DashboardApp:
         self.env = environment("smc_maint.web")
         rep = cfg.config.reporting
         self.metrics = registry_for(self.history, self.clock.now, window_days=rep.window_days,
-                                    backup_procedures=rep.backup_procedures)
+                                    backup_procedures=rep.backup_procedures,
+                                    maintenance_mode=lambda: live_mode(cfg.home))
 
     def history(self) -> History:
         with self._lock:

@@ -37,6 +37,7 @@ KINDS: dict[str, tuple[str, str, str, bool]] = {
     "Node": ("", "v1", "nodes", False),
     "Deployment": ("apps", "v1", "deployments", True),
     "StatefulSet": ("apps", "v1", "statefulsets", True),
+    "DaemonSet": ("apps", "v1", "daemonsets", True),
     "Role": ("rbac.authorization.k8s.io", "v1", "roles", True),
     "RoleBinding": ("rbac.authorization.k8s.io", "v1", "rolebindings", True),
     "ClusterRole": ("rbac.authorization.k8s.io", "v1", "clusterroles", False),
@@ -84,6 +85,13 @@ PROCEDURE_USES: dict[str, tuple[str, ...]] = {
     "dependencies": ("list_workloads", "list_pods", "exec"),
     "certificates": ("list_custom:cert-manager.io/certificates",),
     "vulnerability-review": ("list_custom:aquasecurity.github.io/vulnerabilityreports",),
+    # the audit reads Secrets only as metadata, and only where --secret-metadata grants the list
+    "security-audit": (*(f"list_objects:{k}" for k in ("Pod", "Deployment", "StatefulSet", "DaemonSet", "Role",
+                                                        "RoleBinding", "ClusterRole", "ClusterRoleBinding",
+                                                        "NetworkPolicy", "ServiceAccount", "Ingress")),
+                       "list_custom:cert-manager.io/certificates",
+                       "list_custom:aquasecurity.github.io/vulnerabilityreports"),
+    "emergency": ("get_scale", "scale", "get_service_selector", "set_service_selector"),
 }
 
 # Granted only on request (``k8s manifests --secret-metadata``): list on secrets is the verb

@@ -1,0 +1,1 @@
+"""Emergency maintenance: a journaled window (maintenance mode, trading halt, backup, work, restore)."""

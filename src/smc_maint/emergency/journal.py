@@ -1,0 +1,142 @@
+"""The emergency window's journal: one JSON file per window in the state directory, fsync'd.
+
+Every step is written before it acts (with what it is about to change: the old selector, the
+replica count, the flag row's value) and after. A process that dies mid-way leaves a journal
+from which ``abort`` or ``finish`` restores the starting state exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+ACTIVE = "active"
+FINISHED = "finished"
+ABORTED = "aborted"
+
+STARTED = "started"
+DONE = "done"
+FAILED = "failed"
+SKIPPED = "skipped"
+
+
+@dataclass
+class Entry:
+    step: str
+    phase: str  # started | done | failed | skipped
+    at: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"step": self.step, "phase": self.phase, "at": self.at, "data": self.data}
+
+
+@dataclass
+class Window:
+    """One emergency window as the journal holds it."""
+
+    id: str
+    reason: str
+    started_at: datetime
+    deadline: datetime
+    state: str = ACTIVE
+    ended_at: datetime | None = None
+    target: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)  # the switch/halt configuration it started with
+    entries: list[Entry] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "reason": self.reason, "started_at": self.started_at.isoformat(),
+                "deadline": self.deadline.isoformat(), "state": self.state,
+                "ended_at": self.ended_at.isoformat() if self.ended_at else None, "target": self.target,
+                "settings": self.settings, "entries": [e.to_json() for e in self.entries]}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Window:
+        return cls(raw["id"], raw["reason"], datetime.fromisoformat(raw["started_at"]),
+                   datetime.fromisoformat(raw["deadline"]), raw.get("state", ACTIVE),
+                   datetime.fromisoformat(raw["ended_at"]) if raw.get("ended_at") else None,
+                   raw.get("target", ""), dict(raw.get("settings") or {}),
+                   [Entry(e["step"], e["phase"], e["at"], dict(e.get("data") or {})) for e in raw.get("entries", [])])
+
+    # -- questions the machine asks ------------------------------------------------------------
+    def last(self, step: str) -> Entry | None:
+        """The latest entry of ``step`` (None if it never started)."""
+        return next((e for e in reversed(self.entries) if e.step == step), None)
+
+    def started_data(self, step: str) -> dict[str, Any] | None:
+        """What ``step`` journaled before it acted (the state to restore), from its first start."""
+        return next((e.data for e in self.entries if e.step == step and e.phase == STARTED), None)
+
+    def is_done(self, step: str) -> bool:
+        last = self.last(step)
+        return last is not None and last.phase in (DONE, SKIPPED)
+
+    def attempts(self, step: str) -> int:
+        return sum(1 for e in self.entries if e.step == step and e.phase == STARTED)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Journal:
+    """The journal directory: ``<home>/emergency/<window id>.json``, owner-only."""
+
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
+
+    def path(self, window_id: str) -> Path:
+        return self.dir / f"{window_id}.json"
+
+    def save(self, window: Window) -> None:
+        """Write atomically and durably: temp file, fsync, rename, fsync the directory."""
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{window.id}.", suffix=".tmp", dir=self.dir)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(window.to_json(), fh, indent=1, default=str)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path(window.id))
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        _fsync_dir(self.dir)
+
+    def load(self, window_id: str) -> Window:
+        return Window.from_json(json.loads(self.path(window_id).read_text(encoding="utf-8")))
+
+    def windows(self) -> list[Window]:
+        """Every journaled window, oldest first (unreadable files are skipped: never ours to guess)."""
+        if not self.dir.is_dir():
+            return []
+        out = []
+        for p in sorted(self.dir.glob("*.json")):
+            try:
+                out.append(Window.from_json(json.loads(p.read_text(encoding="utf-8"))))
+            except (OSError, ValueError, KeyError):
+                continue
+        return sorted(out, key=lambda w: w.started_at)
+
+    def active(self) -> Window | None:
+        """The window not yet finished or aborted (there is at most one: ``start`` refuses a second)."""
+        return next((w for w in reversed(self.windows()) if w.state == ACTIVE), None)
+
+
+def journal_dir(home: Path) -> Path:
+    return home / "emergency"
+
+
+def live_mode(home: Path) -> bool:
+    """For ``smc_maint_maintenance_mode``: an emergency window is open in the journal."""
+    return Journal(journal_dir(home)).active() is not None
