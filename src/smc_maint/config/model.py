@@ -89,6 +89,8 @@ class BackupConfig(Section):
     zstd_threads: int = Field(2, ge=0, description="0 = one per core")
     fingerprint_jobs: int = Field(1, ge=1, le=16, description="connections reading table facts")
     work_dir: Path | None = Field(None, description="staging for dumps and downloads; default <home>/work")
+    lock_wait_seconds: float = Field(60, gt=0, description="how long a backup waits for its table locks "
+                                     "(at most half the time left) before it fails naming the blocker")
     retention: RetentionConfig = RetentionConfig()
 
 

@@ -25,14 +25,27 @@ def open_history(cfg: LoadedConfig) -> History:
         import psycopg
 
         try:
-            return open_postgres(dsn)
+            opened = open_postgres(dsn, dsn_env=hist.dsn_env)
         except psycopg.Error as exc:
             raise HistoryUnavailable(redact(f"history database ({hist.dsn_env}) unreachable: "
                                             f"{type(exc).__name__}: {exc}".strip())) from None
-    try:
-        return open_sqlite(cfg.history_path)
-    except (OSError, sqlite3.Error) as exc:
-        raise HistoryUnavailable(f"history file {cfg.history_path} unusable: {type(exc).__name__}: {exc}") from None
+    else:
+        try:
+            opened = open_sqlite(cfg.history_path)
+        except (OSError, sqlite3.Error) as exc:
+            raise HistoryUnavailable(f"history file {cfg.history_path} unusable: {type(exc).__name__}: "
+                                     f"{exc}") from None
+    opened.longest = cfg.config.runner.longest_run_seconds
+    return opened
 
 
-__all__ = ["History", "ResultRow", "RunRow", "SlotTaken", "open_history", "open_postgres", "open_sqlite"]
+def open_postgres_from_env(dsn_env: str) -> History:
+    """The PostgreSQL history whose DSN is in ``dsn_env`` (a worker process reopening its parent's)."""
+    dsn = read_secret(dsn_env, None)
+    if not dsn:
+        raise ConfigError(f"history.backend is postgresql but {dsn_env} is not set")
+    return open_postgres(dsn, dsn_env=dsn_env)
+
+
+__all__ = ["History", "ResultRow", "RunRow", "SlotTaken", "open_history", "open_postgres",
+           "open_postgres_from_env", "open_sqlite"]
