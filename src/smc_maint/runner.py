@@ -308,7 +308,7 @@ def _run_one(cfg: LoadedConfig, hist: History, clock: Clock, run_id: str, group:
         if isolation == "process":
             app_name = postgres.application_name(run_id, pid)
             spec = spec_for(module=registry.PROCEDURES[pid], procedure_id=pid, run_id=run_id, group=group, cfg=cfg,
-                            settings=settings, clock=clock, deadline=deadline, grace=grace, dry_run=dry_run,
+                            settings=settings, clock=clock, timeout=timeout, grace=grace, dry_run=dry_run,
                             interactive=interactive, history=hist.locator or open_history(cfg).locator,
                             log_path=str(log_path) if log_path else None, result_path="")
             result = run_in_worker(spec, timeout=timeout, grace=grace, db=cfg.config.database, app_name=app_name,

@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import selectors
 import shutil
 import signal
 import subprocess
@@ -21,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import psycopg
 
@@ -33,6 +34,7 @@ from .worker import result_from_json
 
 log = logging.getLogger("smc_maint.runner")
 SESSION_SWEEP_SECONDS = 5.0  # how long we keep terminating a stopped worker's sessions
+STARTUP_SECONDS = 60.0  # a worker that is not ready by then (imports, config) is stopped
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,24 @@ def _stop(proc: subprocess.Popen[bytes], db: DatabaseConfig, app_name: str, grac
     return Stopped(how, cancelled, terminated, left)
 
 
+def _await_ready(proc: subprocess.Popen[bytes], out: IO[bytes]) -> float | None:
+    """The deadline the worker announces once it is ready, or None (it died or never got ready)."""
+    end = time.monotonic() + STARTUP_SECONDS
+    with selectors.DefaultSelector() as sel:
+        sel.register(out, selectors.EVENT_READ)
+        buf = b""
+        while b"\n" not in buf:
+            left = end - time.monotonic()
+            if left <= 0 or not sel.select(left):
+                return None
+            chunk = os.read(out.fileno(), 256)
+            if not chunk:
+                return None
+            buf += chunk
+    word, _, value = buf.partition(b"\n")[0].partition(b" ")
+    return float(value) if word == b"ready" else None
+
+
 def run_in_worker(spec: dict[str, Any], *, timeout: float, grace: float, db: DatabaseConfig, app_name: str,
                   tick: Callable[[], None], tick_seconds: float) -> Result:
     """The procedure's Result from a worker process; a timeout or a crash becomes a result too.
@@ -111,13 +131,21 @@ def run_in_worker(spec: dict[str, Any], *, timeout: float, grace: float, db: Dat
     result_path = tmp / "result.json"
     spec = {**spec, "result_path": str(result_path)}
     proc = subprocess.Popen([sys.executable, "-m", "smc_maint.worker"], stdin=subprocess.PIPE,
-                            start_new_session=True, close_fds=True)
-    deadline = time.monotonic() + timeout
+                            stdout=subprocess.PIPE, start_new_session=True, close_fds=True)
     try:
-        assert proc.stdin is not None
+        assert proc.stdin is not None and proc.stdout is not None
         with contextlib.suppress(BrokenPipeError):
             proc.stdin.write(json.dumps(spec).encode())
             proc.stdin.close()
+        deadline = _await_ready(proc, proc.stdout)
+        if deadline is None:  # it closed stdout: give it a moment to exit with its code
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(1)
+        if deadline is None and proc.poll() is None:
+            _stop(proc, db, app_name, grace)
+            return Result(Status.CRITICAL, f"worker did not start within {STARTUP_SECONDS:g} s; stopped",
+                          {"error": "startup", "startup_seconds": STARTUP_SECONDS})
+        deadline = deadline or time.monotonic()
         while True:
             left = deadline - time.monotonic()
             if left <= 0:

@@ -34,7 +34,7 @@ class Terminated(BaseException):
 
 
 def spec_for(*, module: str, procedure_id: str, run_id: str, group: str, cfg: Any, settings: Any,
-             clock: Any, deadline: float, grace: float, dry_run: bool, interactive: bool,
+             clock: Any, timeout: float, grace: float, dry_run: bool, interactive: bool,
              history: dict[str, str], log_path: str | None, result_path: str) -> dict[str, Any]:
     """The JSON the worker reads (no secret values: the config holds only their names)."""
     from .adapters.clock import FixedClock, iso
@@ -44,7 +44,7 @@ def spec_for(*, module: str, procedure_id: str, run_id: str, group: str, cfg: An
         "module": module, "procedure_id": procedure_id, "run_id": run_id, "group": group,
         "config": cfg.config.model_dump(mode="json"), "source": str(cfg.source) if cfg.source else None,
         "home": str(cfg.home), "settings": settings.model_dump(mode="json"), "clock": clock_spec,
-        "deadline": deadline, "grace": grace, "dry_run": dry_run, "interactive": interactive,
+        "timeout": timeout, "grace": grace, "dry_run": dry_run, "interactive": interactive,
         "history": history, "log_path": log_path, "result_path": result_path, "parent_pid": os.getpid(),
         "sys_path": [p for p in sys.path if p],
     }
@@ -102,6 +102,12 @@ def _log_handler(path: str | None) -> logging.Handler | None:
     return handler
 
 
+def _ready(deadline: float) -> None:
+    """Tell the runner the procedure starts now and by when it must end; stdout then goes to stderr."""
+    os.write(1, f"ready {deadline!r}\n".encode())
+    os.dup2(2, 1)
+
+
 def _run(spec: dict[str, Any]) -> dict[str, Any]:
     for entry in reversed(spec["sys_path"]):
         if entry not in sys.path:
@@ -111,7 +117,7 @@ def _run(spec: dict[str, Any]) -> dict[str, Any]:
     from .config.loader import LoadedConfig
     from .config.model import Config
     from .context import Context
-    from .history import open_postgres_from_env, open_sqlite
+    from .history import UnavailableHistory, open_postgres_from_env, open_sqlite
     from .redact import redact
     from .result import Result, Status
 
@@ -122,11 +128,16 @@ def _run(spec: dict[str, Any]) -> dict[str, Any]:
     cfg = LoadedConfig(config=config, source=Path(spec["source"]) if spec["source"] else None,
                        home=Path(spec["home"]), procedure_settings={pid: settings})
     clock: Clock = FixedClock(parse_iso(spec["clock"]["fixed_at"])) if spec["clock"] else SystemClock()
-    postgres.set_identity(postgres.Identity(postgres.application_name(spec["run_id"], pid), spec["deadline"],
+    # The procedure's time starts now that the worker is ready (start-up is bounded by the runner).
+    deadline = time.monotonic() + float(spec["timeout"])
+    postgres.set_identity(postgres.Identity(postgres.application_name(spec["run_id"], pid), deadline,
                                             spec["grace"], config.backup.lock_wait_seconds))
     hist_spec = spec["history"]
-    history = (open_sqlite(Path(hist_spec["sqlite"])) if "sqlite" in hist_spec
-               else open_postgres_from_env(hist_spec["postgresql"]))
+    try:
+        history = (open_sqlite(Path(hist_spec["sqlite"])) if "sqlite" in hist_spec
+                   else open_postgres_from_env(hist_spec["postgresql"]))
+    except Exception as exc:  # the procedure still runs; what it asks of history fails with the reason
+        history = UnavailableHistory(redact(f"history unavailable: {type(exc).__name__}: {exc}"))
     logger = logging.getLogger("smc_maint")
     logger.setLevel(logging.INFO)
     handler = _log_handler(spec["log_path"])
@@ -134,7 +145,8 @@ def _run(spec: dict[str, Any]) -> dict[str, Any]:
         logger.addHandler(handler)
     ctx = Context(cfg=cfg, history=history, run_id=spec["run_id"], group=spec["group"], clock=clock,
                   log=logging.getLogger(f"smc_maint.procedures.{pid}"), dry_run=spec["dry_run"],
-                  interactive=spec["interactive"], deadline=spec["deadline"])
+                  interactive=spec["interactive"], deadline=deadline)
+    _ready(deadline)
     try:
         result = module.run(ctx, settings)
     except Terminated:

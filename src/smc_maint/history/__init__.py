@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 from ..config.loader import LoadedConfig
 from ..config.model import read_secret
@@ -39,6 +40,18 @@ def open_history(cfg: LoadedConfig) -> History:
     return opened
 
 
+class UnavailableHistory(History):
+    """A history that could not be opened (a worker's procedure still runs): every query raises why."""
+
+    def __init__(self, reason: str) -> None:  # no connection, no schema: nothing to reach
+        self.reason = reason
+        self.locator = {}
+        self.longest = None
+
+    def _tx(self) -> Any:
+        raise HistoryUnavailable(self.reason)
+
+
 def open_postgres_from_env(dsn_env: str) -> History:
     """The PostgreSQL history whose DSN is in ``dsn_env`` (a worker process reopening its parent's)."""
     dsn = read_secret(dsn_env, None)
@@ -47,5 +60,14 @@ def open_postgres_from_env(dsn_env: str) -> History:
     return open_postgres(dsn, dsn_env=dsn_env)
 
 
-__all__ = ["History", "ResultRow", "RunRow", "SlotTaken", "open_history", "open_postgres",
-           "open_postgres_from_env", "open_sqlite"]
+__all__ = [
+    "History",
+    "ResultRow",
+    "RunRow",
+    "SlotTaken",
+    "UnavailableHistory",
+    "open_history",
+    "open_postgres",
+    "open_postgres_from_env",
+    "open_sqlite",
+]
