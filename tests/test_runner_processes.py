@@ -7,6 +7,7 @@ dropped mid-run, two runs at once.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -45,7 +46,13 @@ def tool_sessions(pg: Any) -> list[tuple[Any, ...]]:
 
 
 def descendants() -> set[int]:
-    return {p.pid for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE}
+    """Live processes below this one, but the fork server and its resource tracker (kept for the next run)."""
+    found = set()
+    for p in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if p.status() != psutil.STATUS_ZOMBIE and "from multiprocessing." not in " ".join(p.cmdline()):
+                found.add(p.pid)
+    return found
 
 
 def gone(pid: int) -> bool:

@@ -11,26 +11,27 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import multiprocessing
+import multiprocessing.context
 import os
-import selectors
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import psycopg
 
+from . import registry
 from .adapters import postgres
 from .config.model import DatabaseConfig
 from .redact import redact
 from .result import Result, Status
-from .worker import result_from_json
+from .worker import result_from_json, serve
 
 log = logging.getLogger("smc_maint.runner")
 SESSION_SWEEP_SECONDS = 5.0  # how long we keep terminating a stopped worker's sessions
@@ -75,7 +76,7 @@ def _group_alive(pgid: int) -> bool:
     return _killpg(pgid, 0)
 
 
-def _stop(proc: subprocess.Popen[bytes], db: DatabaseConfig, app_name: str, grace: float) -> Stopped:
+def _stop(proc: _Worker, db: DatabaseConfig, app_name: str, grace: float) -> Stopped:
     """SIGTERM the group, cancel then terminate its sessions, SIGKILL after ``grace``."""
     pgid = proc.pid
     _killpg(pgid, signal.SIGTERM)
@@ -103,22 +104,54 @@ def _stop(proc: subprocess.Popen[bytes], db: DatabaseConfig, app_name: str, grac
     return Stopped(how, cancelled, terminated, left)
 
 
-def _await_ready(proc: subprocess.Popen[bytes], out: IO[bytes]) -> float | None:
-    """The deadline the worker announces once it is ready, or None (it died or never got ready)."""
-    end = time.monotonic() + STARTUP_SECONDS
-    with selectors.DefaultSelector() as sel:
-        sel.register(out, selectors.EVENT_READ)
-        buf = b""
-        while b"\n" not in buf:
-            left = end - time.monotonic()
-            if left <= 0 or not sel.select(left):
+class _Worker:
+    """A forked worker with the bits of Popen that :func:`_stop` uses."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        ctx = _fork_server()
+        self._ready, child_end = ctx.Pipe(duplex=False)
+        self._proc = ctx.Process(target=serve, args=(spec, child_end), name=f"smc-maint-{spec['procedure_id']}")
+        self._proc.start()
+        child_end.close()
+        assert self._proc.pid is not None
+        self.pid = self._proc.pid
+
+    @property
+    def returncode(self) -> int | None:
+        code: int | None = self._proc.exitcode
+        return code
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        self._proc.join(timeout)
+        code = self.returncode
+        if code is None:
+            raise subprocess.TimeoutExpired("smc-maint worker", timeout or 0)
+        return code
+
+    def await_ready(self) -> float | None:
+        """The deadline the worker announces once it is ready, or None (it died or never got ready)."""
+        try:
+            if not self._ready.poll(STARTUP_SECONDS):
                 return None
-            chunk = os.read(out.fileno(), 256)
-            if not chunk:
-                return None
-            buf += chunk
-    word, _, value = buf.partition(b"\n")[0].partition(b" ")
-    return float(value) if word == b"ready" else None
+            word, value = self._ready.recv()
+        except (EOFError, OSError):
+            return None
+        return float(value) if word == "ready" else None
+
+
+_PRELOAD = ["smc_maint.worker", "smc_maint.context", "smc_maint.config.loader", "smc_maint.history",
+            "psycopg", "pydantic", "httpx"]
+
+
+def _fork_server() -> multiprocessing.context.ForkServerContext:
+    """The fork server: started once per runner process, it imports the procedures up front."""
+    ctx = multiprocessing.get_context("forkserver")
+    assert isinstance(ctx, multiprocessing.context.ForkServerContext)
+    ctx.set_forkserver_preload([*_PRELOAD, *registry.PROCEDURES.values()])
+    return ctx
 
 
 def run_in_worker(spec: dict[str, Any], *, timeout: float, grace: float, db: DatabaseConfig, app_name: str,
@@ -130,15 +163,10 @@ def run_in_worker(spec: dict[str, Any], *, timeout: float, grace: float, db: Dat
     tmp = Path(tempfile.mkdtemp(prefix="smc-maint-worker-"))
     result_path = tmp / "result.json"
     spec = {**spec, "result_path": str(result_path)}
-    proc = subprocess.Popen([sys.executable, "-m", "smc_maint.worker"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, start_new_session=True, close_fds=True)
+    proc = _Worker(spec)
     try:
-        assert proc.stdin is not None and proc.stdout is not None
-        with contextlib.suppress(BrokenPipeError):
-            proc.stdin.write(json.dumps(spec).encode())
-            proc.stdin.close()
-        deadline = _await_ready(proc, proc.stdout)
-        if deadline is None:  # it closed stdout: give it a moment to exit with its code
+        deadline = proc.await_ready()
+        if deadline is None:  # it closed the pipe: give it a moment to exit with its code
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(1)
         if deadline is None and proc.poll() is None:

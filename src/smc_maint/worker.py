@@ -1,6 +1,8 @@
-"""``python -m smc_maint.worker``: run ONE procedure in a child process and hand back its Result.
+"""Run ONE procedure in a worker process and hand back its Result.
 
-The runner starts this in its own session (process group) and writes a JSON spec on stdin: the
+Workers are forked from a fork server (a single-threaded process that imported the procedures
+once: no interpreter start-up per procedure, no fork of the threaded runner). Each worker makes
+its own session (process group) and gets a spec: the
 validated configuration (names of secrets only, never their values; those come from the
 inherited environment as in the parent), the procedure's settings, the run facts, the clock
 and the deadline. The Result goes back as JSON in the file the spec names. SIGTERM becomes an
@@ -19,7 +21,9 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,22 +50,36 @@ def spec_for(*, module: str, procedure_id: str, run_id: str, group: str, cfg: An
         "home": str(cfg.home), "settings": settings.model_dump(mode="json"), "clock": clock_spec,
         "timeout": timeout, "grace": grace, "dry_run": dry_run, "interactive": interactive,
         "history": history, "log_path": log_path, "result_path": result_path, "parent_pid": os.getpid(),
-        "sys_path": [p for p in sys.path if p],
+        "sys_path": [p for p in sys.path if p], "cwd": os.getcwd(),
+        # The runner's environment as it is now (the fork server's is from when it started).
+        # It travels over a private pipe, never argv; child tools get minimal ones of their own.
+        "env": dict(os.environ),
     }
 
 
-def _die_with_parent(parent_pid: int) -> None:
-    """If the runner is SIGKILLed, take this process group down too (pg_dump, psql...)."""
+def _die_with_runner(runner_pid: int) -> None:
+    """If the runner is SIGKILLed, take this process group down too (pg_dump, psql...).
+
+    The runner is not our parent (the fork server is; PR_SET_PDEATHSIG covers its death), so a
+    thread watches the runner's pid and start time: SIGTERM first, the group's SIGKILL 5 s later.
+    """
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except (OSError, AttributeError):  # not Linux: the watch thread below still covers it
         pass
-    if os.getppid() != parent_pid:
-        os.kill(os.getpid(), signal.SIGTERM)
+    import psutil
+
+    try:
+        runner = psutil.Process(runner_pid)
+    except psutil.NoSuchProcess:
+        runner = None
+
+    def alive() -> bool:
+        return runner is not None and runner.is_running() and runner.status() != psutil.STATUS_ZOMBIE
 
     def watch() -> None:
-        while os.getppid() == parent_pid:
+        while alive():
             time.sleep(0.5)
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(5)
@@ -102,13 +120,7 @@ def _log_handler(path: str | None) -> logging.Handler | None:
     return handler
 
 
-def _ready(deadline: float) -> None:
-    """Tell the runner the procedure starts now and by when it must end; stdout then goes to stderr."""
-    os.write(1, f"ready {deadline!r}\n".encode())
-    os.dup2(2, 1)
-
-
-def _run(spec: dict[str, Any]) -> dict[str, Any]:
+def _run(spec: dict[str, Any], ready: Callable[[float], None]) -> dict[str, Any]:
     for entry in reversed(spec["sys_path"]):
         if entry not in sys.path:
             sys.path.insert(0, entry)
@@ -146,7 +158,7 @@ def _run(spec: dict[str, Any]) -> dict[str, Any]:
     ctx = Context(cfg=cfg, history=history, run_id=spec["run_id"], group=spec["group"], clock=clock,
                   log=logging.getLogger(f"smc_maint.procedures.{pid}"), dry_run=spec["dry_run"],
                   interactive=spec["interactive"], deadline=deadline)
-    _ready(deadline)
+    ready(deadline)  # the runner's clock for this procedure starts here
     try:
         result = module.run(ctx, settings)
     except Terminated:
@@ -160,22 +172,26 @@ def _run(spec: dict[str, Any]) -> dict[str, Any]:
     return _result_json(result)
 
 
-def main() -> int:
-    spec = json.loads(sys.stdin.buffer.read())
+def serve(spec: dict[str, Any], ready: Connection) -> None:
+    """Process target (forked from the fork server): own session, the runner's environment, run."""
+    os.setsid()  # its own process group: the runner stops it and everything it starts with one killpg
+    os.environ.clear()
+    os.environ.update(spec["env"])
+    os.chdir(spec["cwd"])
     signal.signal(signal.SIGTERM, _on_term)
-    _die_with_parent(int(spec["parent_pid"]))
+    _die_with_runner(int(spec["parent_pid"]))
     started = datetime.now().isoformat()
+
+    def announce(deadline: float) -> None:
+        ready.send(("ready", deadline))
+        ready.close()
+
     try:
-        out = _run(spec)
+        out = _run(spec, announce)
     except Terminated:
-        return 143
+        sys.exit(143)
     tmp = Path(spec["result_path"] + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump({**out, "worker_started": started}, fh, default=str)
     os.replace(tmp, spec["result_path"])
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
