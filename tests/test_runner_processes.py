@@ -300,3 +300,26 @@ def test_duplicate_yaml_key_names_the_key_and_both_lines(tmp_path: Path) -> None
         load_config(path, environ={})
     assert "duplicate key database.host" in str(err.value)
     assert "line 2" in str(err.value) and "line 4" in str(err.value)
+
+
+def test_killed_scheduled_run_is_a_finding_as_soon_as_anyone_looks(make_config: Callable[..., LoadedConfig]) -> None:
+    """A monthly restore-test killed mid-run: missed-run detection reports it (not 'done')."""
+    import socket
+
+    from smc_maint.scheduling.missed import missed_run_findings
+
+    cfg = make_config({"schedule": {"groups": {"monthly": {"cron": "0 3 1 * *", "grace_minutes": 60}}}})
+    hist = open_history(cfg)
+    october, november = datetime(2026, 10, 1, 3, tzinfo=UTC), datetime(2026, 11, 1, 3, tzinfo=UTC)
+    hist.begin_run("good", "monthly", october, ["restore-test"], trigger="scheduled", slot=october)
+    hist.finish_run("good", "ok", october + timedelta(minutes=5), 300.0)
+    corpse = subprocess.Popen(["true"])
+    corpse.wait()  # its pid is now free: the killed runner's
+    host = socket.gethostname()
+    hist.begin_run("killed", "monthly", november, ["restore-test"], trigger="scheduled", slot=november,
+                   pid=corpse.pid, host=host)
+    hist.record_liveness("killed", host, corpse.pid, time.time() - 60, november)
+    findings = missed_run_findings(cfg, open_history(cfg), november + timedelta(days=2))
+    assert [(f.kind, f.run_id) for f in findings if f.group == "monthly"] == [("failed", "killed")]
+    run = open_history(cfg).run("killed")
+    assert run is not None and run.status == "interrupted"

@@ -102,7 +102,8 @@ def resolve_ids(group: str, only: Sequence[str] | None) -> list[str]:
     return [p for p in ids if p in only]
 
 
-def _call_with_timeout(fn: Callable[[], Result], timeout: float) -> tuple[Result, threading.Thread | None]:
+def _call_with_timeout(fn: Callable[[], Result], timeout: float, beat: Callable[[], None] = lambda: None
+                       ) -> tuple[Result, threading.Thread | None]:
     """Run ``fn`` in a worker thread; a timeout becomes a CRITICAL result, an exception UNKNOWN.
 
     On a timeout the still-running worker is returned too: Python cannot kill a thread, so the
@@ -118,7 +119,11 @@ def _call_with_timeout(fn: Callable[[], Result], timeout: float) -> tuple[Result
 
     worker = threading.Thread(target=target, name="procedure", daemon=True)
     worker.start()
-    worker.join(timeout)
+    end = time.monotonic() + timeout
+    while worker.is_alive() and time.monotonic() < end:
+        worker.join(min(HEARTBEAT_SECONDS, max(0.0, end - time.monotonic())))
+        if worker.is_alive():
+            beat()
     if worker.is_alive():
         return Result(Status.CRITICAL, f"timed out after {timeout:g} s; the procedure did not finish",
                       {"error": "timeout", "timeout_seconds": timeout}), worker
@@ -317,7 +322,7 @@ def _run_one(cfg: LoadedConfig, hist: History, clock: Clock, run_id: str, group:
             ctx = Context(cfg=cfg, history=hist, run_id=run_id, group=group, clock=clock,
                           log=logging.getLogger(f"smc_maint.procedures.{pid}"), dry_run=dry_run,
                           interactive=interactive, deadline=deadline)
-            result, straggler = _call_with_timeout(lambda: module.run(ctx, settings), timeout)
+            result, straggler = _call_with_timeout(lambda: module.run(ctx, settings), timeout, beat)
     return ProcedureOutcome(pid, result, started, time.monotonic() - t0), straggler
 
 

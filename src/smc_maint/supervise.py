@@ -53,7 +53,7 @@ def sessions(db: DatabaseConfig, app_name: str, action: str) -> int:
     ``app_name``; how many there were. Never raises: a database that is gone has no sessions to stop."""
     fn = {"cancel": "pg_cancel_backend(pid)", "terminate": "pg_terminate_backend(pid)", "count": "true"}[action]
     try:
-        with postgres.connect(db, dbname="postgres", application_name="smc-maint/supervisor") as conn:
+        with postgres.connect(db, application_name="smc-maint/supervisor") as conn:
             rows = conn.execute(f"SELECT {fn} FROM pg_stat_activity WHERE application_name = %s "
                                 "AND pid <> pg_backend_pid()", (app_name,)).fetchall()
     except (postgres.DatabaseUnavailable, psycopg.Error) as exc:
