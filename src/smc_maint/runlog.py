@@ -25,10 +25,9 @@ class _QuietFileHandler(logging.FileHandler):
     failed: str | None = None
 
     def handleError(self, record: logging.LogRecord) -> None:
-        if self.failed is None:
+        if self.failed is None:  # the runner reports it once, on stderr and in the run's note
             exc = sys.exc_info()[1]
             self.failed = redact(f"run log {self.baseFilename} lost: {type(exc).__name__}: {exc}")
-            print(f"smc-maint: warning: {self.failed}", file=sys.stderr)
 
     def emit(self, record: logging.LogRecord) -> None:
         if self.failed is None:
@@ -69,7 +68,6 @@ class RunLog:
         self.handler, self.problem = open_handler(path)
         if self.handler is None:
             self.path = None
-            print(f"smc-maint: warning: {self.problem}", file=sys.stderr)
         self.threads = _Threads()
         self.logger = logging.getLogger("smc_maint")
         self._old_level = self.logger.level

@@ -282,7 +282,6 @@ def run_group(
             rec.call("finish", hist.finish_run, run_id, status.value, clock.now(), duration,
                      "; ".join([*([note] if note else []), *warnings]) or None)
             log.info("run %s finished: %s in %.2f s", run_id, status.value.upper(), duration)
-            warnings = [*runlog.warnings, *rec.problems]
     for warning in warnings:
         print(f"smc-maint: warning: {warning}", file=sys.stderr)
     run_outcome = RunOutcome(run_id, group, status, started, duration, runlog.path, outcomes, deliveries, warnings)

@@ -46,8 +46,10 @@ def spec_for(*, module: str, procedure_id: str, run_id: str, group: str, cfg: An
     clock_spec = {"fixed_at": iso(clock.now())} if isinstance(clock, FixedClock) else None
     return {
         "module": module, "procedure_id": procedure_id, "run_id": run_id, "group": group,
-        "config": cfg.config.model_dump(mode="json"), "source": str(cfg.source) if cfg.source else None,
-        "home": str(cfg.home), "settings": settings.model_dump(mode="json"), "clock": clock_spec,
+        # exclude_unset: what the operator wrote, so fields_set (e.g. `endpoints: []`) survives the trip
+        "config": cfg.config.model_dump(mode="json", exclude_unset=True),
+        "source": str(cfg.source) if cfg.source else None, "home": str(cfg.home),
+        "settings": settings.model_dump(mode="json", exclude_unset=True), "clock": clock_spec,
         "timeout": timeout, "grace": grace, "dry_run": dry_run, "interactive": interactive,
         "history": history, "log_path": log_path, "result_path": result_path, "parent_pid": os.getpid(),
         "sys_path": [p for p in sys.path if p], "cwd": os.getcwd(),
