@@ -54,6 +54,8 @@ def run(ctx: Context, settings: Settings) -> Result:
         time.sleep(settings.sleep_seconds)
         ctx.log.info("token %s again", settings.summary)
         return Result(Status.OK, "logged")
+    if settings.behaviour == "clock":  # what time the procedure sees, and that its deadline is set
+        return Result(Status.OK, ctx.clock.now().isoformat(), {"deadline_set": ctx.deadline is not None})
     if settings.behaviour == "critical":
         return Result(Status.CRITICAL, settings.summary or "something is broken", {"why": "test"})
     if settings.behaviour == "db":

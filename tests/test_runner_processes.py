@@ -323,3 +323,22 @@ def test_killed_scheduled_run_is_a_finding_as_soon_as_anyone_looks(make_config: 
     assert [(f.kind, f.run_id) for f in findings if f.group == "monthly"] == [("failed", "killed")]
     run = open_history(cfg).run("killed")
     assert run is not None and run.status == "interrupted"
+
+
+def test_injected_clock_and_deadline_reach_the_procedure_in_its_worker(
+        sample_group: None, make_config: Callable[..., LoadedConfig]) -> None:
+    from smc_maint.adapters.clock import FixedClock
+
+    at = datetime(2027, 2, 28, 23, 59, 30, tzinfo=UTC)
+    cfg = make_config({"procedures": {"first": {"behaviour": "clock"}}})
+    outcome = run_group(cfg, "test", only=["first"], clock=FixedClock(at))
+    result = outcome.procedures[0].result
+    assert result.summary == at.isoformat() and result.details["deadline_set"] is True
+    assert outcome.procedures[0].started_at == at
+
+
+def test_application_name_fits_postgres_limit() -> None:
+    from smc_maint.adapters.postgres import application_name
+
+    name = application_name("20261204T212849Z-5b43f658", "a-very-long-procedure-id-" * 4)
+    assert name.startswith("smc-maint/5b43f658/a-very-long") and len(name.encode()) <= 63
