@@ -148,7 +148,7 @@ def _run(spec: dict[str, Any], ready: Callable[[float], None]) -> dict[str, Any]
                                             spec["grace"], config.backup.lock_wait_seconds))
     hist_spec = spec["history"]
     try:
-        history = (open_sqlite(Path(hist_spec["sqlite"])) if "sqlite" in hist_spec
+        history = (open_sqlite(Path(hist_spec["sqlite"]), init_schema=False) if "sqlite" in hist_spec
                    else open_postgres_from_env(hist_spec["postgresql"]))
     except Exception as exc:  # the procedure still runs; what it asks of history fails with the reason
         history = UnavailableHistory(redact(f"history unavailable: {type(exc).__name__}: {exc}"))

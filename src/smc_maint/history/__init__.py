@@ -57,7 +57,7 @@ def open_postgres_from_env(dsn_env: str) -> History:
     dsn = read_secret(dsn_env, None)
     if not dsn:
         raise ConfigError(f"history.backend is postgresql but {dsn_env} is not set")
-    return open_postgres(dsn, dsn_env=dsn_env)
+    return open_postgres(dsn, dsn_env=dsn_env, init_schema=False)
 
 
 __all__ = [

@@ -114,7 +114,7 @@ class History:
     """Run history over any DB-API connection factory (``paramstyle`` 'qmark' or 'format')."""
 
     def __init__(self, connect: Callable[[], Any], paramstyle: str = "qmark", *, is_unique_error: Callable[
-            [BaseException], bool] | None = None) -> None:
+            [BaseException], bool] | None = None, init_schema: bool = True) -> None:
         self._connect = connect
         self._paramstyle = paramstyle
         self._is_unique_error = is_unique_error or (lambda e: isinstance(e, sqlite3.IntegrityError))
@@ -122,7 +122,8 @@ class History:
         self.locator: dict[str, str] = {}
         # The longest a run of these procedures may take (set from the config by open_history).
         self.longest: Callable[[Sequence[str]], float] | None = None
-        self._init_schema()
+        if init_schema:  # a worker reopening its runner's store skips it (the runner made the schema)
+            self._init_schema()
 
     # -- plumbing -------------------------------------------------------------------------------
     def _sql(self, sql: str) -> str:
@@ -447,7 +448,7 @@ class History:
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
-def open_sqlite(path: Path) -> History:
+def open_sqlite(path: Path, *, init_schema: bool = True) -> History:
     """The SQLite history, owner-only (0600; SQLite gives -wal/-shm the same mode): it records hosts,
     query texts and failures that are nobody else's business, whatever the caller's umask."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -460,12 +461,12 @@ def open_sqlite(path: Path) -> History:
         conn.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
         return conn
 
-    hist = History(connect, "qmark")
+    hist = History(connect, "qmark", init_schema=init_schema)
     hist.locator = {"sqlite": str(path)}
     return hist
 
 
-def open_postgres(dsn: str, *, dsn_env: str | None = None) -> History:
+def open_postgres(dsn: str, *, dsn_env: str | None = None, init_schema: bool = True) -> History:
     """A PostgreSQL history; every connection bounded (connect and statement timeouts)."""
     import psycopg
 
@@ -473,7 +474,8 @@ def open_postgres(dsn: str, *, dsn_env: str | None = None) -> History:
         return psycopg.connect(dsn, application_name="smc-maint-history", connect_timeout=PG_CONNECT_SECONDS,
                                options=f"-c statement_timeout={int(PG_STATEMENT_SECONDS * 1000)}")
 
-    hist = History(connect, "format", is_unique_error=lambda e: isinstance(e, psycopg.errors.UniqueViolation))
+    hist = History(connect, "format", is_unique_error=lambda e: isinstance(e, psycopg.errors.UniqueViolation),
+                   init_schema=init_schema)
     if dsn_env:
         hist.locator = {"postgresql": dsn_env}
     return hist
