@@ -126,7 +126,7 @@ def test_statement_outliving_the_timeout_is_cancelled_and_recorded_timed_out(
     assert "timed out" in stored["second"].summary and stored["second"].details["error"] == "timeout"
 
 
-def test_every_session_names_tool_run_and_procedure_and_is_bounded(
+def test_every_session_names_tool_run_and_procedure(
         sample_group: None, make_config: Callable[..., LoadedConfig], pg: Any, tmp_path: Path) -> None:
     marker = tmp_path / "worker-pid"
     cfg = make_config({"procedures": {"first": {"behaviour": "db_sleep", "sleep_seconds": 5, "marker": str(marker)}},
@@ -137,9 +137,8 @@ def test_every_session_names_tool_run_and_procedure_and_is_bounded(
     def watch() -> None:
         while not done.is_set() and not seen:
             with pg.connect() as conn:
-                seen.extend(conn.execute(
-                    "SELECT application_name, (SELECT setting FROM pg_settings WHERE name = 'statement_timeout') "
-                    "FROM pg_stat_activity WHERE application_name LIKE 'smc-maint/%/first'").fetchall())
+                seen.extend(conn.execute("SELECT application_name FROM pg_stat_activity "
+                                         "WHERE application_name LIKE 'smc-maint/%/first'").fetchall())
             time.sleep(0.1)
 
     watcher = threading.Thread(target=watch)
@@ -342,3 +341,16 @@ def test_application_name_fits_postgres_limit() -> None:
 
     name = application_name("20261204T212849Z-5b43f658", "a-very-long-procedure-id-" * 4)
     assert name.startswith("smc-maint/5b43f658/a-very-long") and len(name.encode()) <= 63
+
+
+def test_server_bounds_end_with_the_deadline_and_locks_fail_well_before() -> None:
+    from smc_maint.deadline import DeadlineExceeded, check, server_bounds
+
+    deadline = time.monotonic() + 100
+    bounds = server_bounds(deadline, statement_seconds=float("inf"), lock_seconds=60, grace_seconds=10)
+    assert 100_000 < bounds["statement_timeout"] <= 110_000
+    assert bounds["idle_in_transaction_session_timeout"] == bounds["statement_timeout"]
+    assert 45_000 < bounds["lock_timeout"] <= 50_000  # half the time left, under the configured 60 s
+    assert server_bounds(None, statement_seconds=300, lock_seconds=60)["statement_timeout"] == 300_000
+    with pytest.raises(DeadlineExceeded, match="before publishing"):
+        check(time.monotonic() - 1, "publishing")
