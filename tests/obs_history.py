@@ -47,6 +47,8 @@ def install(monkeypatch: pytest.MonkeyPatch, groups: Mapping[str, list[str]],
 
 
 def run_at(cfg: LoadedConfig, group: str, at: datetime, **kw: Any) -> RunOutcome:
+    # The scripted procedures exist only in this process's memory: they run in-thread.
+    kw.setdefault("isolation", "thread")
     return run_group(cfg, group, clock=FixedClock(at), trigger="schedule", **kw)
 
 

@@ -152,28 +152,27 @@ def test_scheduler_survives_an_unreachable_history_and_runs_once_it_is_back(
     assert daemon.busy is False
 
 
-# -- 10: a timed-out procedure keeps the group lock until it exits (bounded) ---------------------
+# -- 10: a timed-out procedure is stopped (its worker process group), its clean-up runs -----------
 
-def test_timed_out_procedure_keeps_the_lock_until_its_clean_up_ran(
+def test_timed_out_procedure_is_stopped_and_its_clean_up_ran_before_the_lock_is_released(
         sample_group: None, make_config: Callable[..., LoadedConfig], tmp_path: Path) -> None:
     marker = tmp_path / "cleaned-up"
-    cfg = make_config({"procedures": {"second": {"behaviour": "hang", "sleep_seconds": 4, "marker": str(marker)}},
+    cfg = make_config({"procedures": {"second": {"behaviour": "hang", "sleep_seconds": 60, "marker": str(marker)}},
                        "runner": {"timeout_seconds": 1, "timeout_grace_seconds": 60}})
     outcome = run_group(cfg, "test")
     assert outcome.procedures[1].result.status is Status.CRITICAL
+    assert outcome.procedures[1].result.details["stopped"] == "SIGTERM"
     assert outcome.procedures[2].result.status is Status.OK
-    assert marker.read_text() == "cleaned up"  # run_group (and its lock) outlasted the worker
-    note = open_history(cfg).runs(group="test")[0].note or ""
-    assert "timed out, exited" in note and "second" in note
+    assert marker.read_text() == "cleaned up"  # SIGTERM unwound the procedure through its finally
 
 
-def test_timed_out_procedure_grace_is_bounded_and_said_in_the_note(
+def test_in_thread_isolation_still_bounds_the_grace_and_says_so_in_the_note(
         sample_group: None, make_config: Callable[..., LoadedConfig], tmp_path: Path) -> None:
     cfg = make_config({"procedures": {"second": {"behaviour": "hang", "sleep_seconds": 30,
                                                  "marker": str(tmp_path / "never")}},
                        "runner": {"timeout_seconds": 1, "timeout_grace_seconds": 1}})
     t0 = time.monotonic()
-    run_group(cfg, "test")
+    run_group(cfg, "test", isolation="thread")
     assert time.monotonic() - t0 < 15
     note = open_history(cfg).runs(group="test")[0].note or ""
     assert "STILL RUNNING" in note and "second" in note

@@ -28,6 +28,7 @@ class Context:
     dry_run: bool = False
     interactive: bool = False
     platform_override: Platform | None = None  # tests inject one; else platform() opens the configured one
+    deadline: float | None = None  # time.monotonic() by which the procedure must be done (deadline.check)
 
     def connect(self, *, dbname: str | None = None, autocommit: bool = True, **extra: Any
                 ) -> psycopg.Connection[Any]:

@@ -1,6 +1,10 @@
 """Runs a group of procedures: lock, history, per-run log, timeouts, alerts, worst status.
 
-One procedure failing, raising or hanging never stops the others; each becomes a result.
+One procedure failing, raising or hanging never stops the others; each becomes a result. Each
+procedure runs in its own worker process (:mod:`supervise`), so a timed-out one is stopped with
+everything it started; ``isolation="thread"`` keeps the old in-thread way (benchmarks, and test
+procedures that exist only in memory). A history write that fails costs that record, never the
+alert or the remaining procedures.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ import contextlib
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -16,19 +21,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from . import registry
+from .adapters import postgres
 from .adapters.clock import Clock, SystemClock
 from .alerts import Delivery, Notifier, format_alert
 from .config.loader import LoadedConfig
 from .context import Context
 from .errors import ConfigError
 from .history import History, open_history
+from .history.liveness import HEARTBEAT_SECONDS, process_started
 from .history.store import INTERRUPTED
 from .lock import group_lock
-from .redact import RedactingFilter, redact, redact_obj
+from .redact import redact, redact_obj
 from .result import Result, Status, worst
+from .runlog import RunLog
+from .supervise import run_in_worker
+from .worker import spec_for
+
+Isolation = Literal["process", "thread"]
 
 log = logging.getLogger("smc_maint.runner")
 
@@ -60,6 +72,7 @@ class RunOutcome:
     log_path: Path | None
     procedures: list[ProcedureOutcome] = field(default_factory=list)
     alerts: list[Delivery] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # lost log file, history writes that failed
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,6 +85,7 @@ class RunOutcome:
             "procedures": [p.to_json() for p in self.procedures],
             "alerts": [{"channel": a.channel, "delivered": a.delivered, "attempts": a.attempts, "error": a.error}
                        for a in self.alerts],
+            "warnings": [redact(w) for w in self.warnings],
         }
 
 
@@ -88,7 +102,8 @@ def resolve_ids(group: str, only: Sequence[str] | None) -> list[str]:
     return [p for p in ids if p in only]
 
 
-def _call_with_timeout(fn: Callable[[], Result], timeout: float) -> tuple[Result, threading.Thread | None]:
+def _call_with_timeout(fn: Callable[[], Result], timeout: float, beat: Callable[[], None] = lambda: None
+                       ) -> tuple[Result, threading.Thread | None]:
     """Run ``fn`` in a worker thread; a timeout becomes a CRITICAL result, an exception UNKNOWN.
 
     On a timeout the still-running worker is returned too: Python cannot kill a thread, so the
@@ -104,7 +119,11 @@ def _call_with_timeout(fn: Callable[[], Result], timeout: float) -> tuple[Result
 
     worker = threading.Thread(target=target, name="procedure", daemon=True)
     worker.start()
-    worker.join(timeout)
+    end = time.monotonic() + timeout
+    while worker.is_alive() and time.monotonic() < end:
+        worker.join(min(HEARTBEAT_SECONDS, max(0.0, end - time.monotonic())))
+        if worker.is_alive():
+            beat()
     if worker.is_alive():
         return Result(Status.CRITICAL, f"timed out after {timeout:g} s; the procedure did not finish",
                       {"error": "timeout", "timeout_seconds": timeout}), worker
@@ -145,33 +164,28 @@ def _await_stragglers(stragglers: Sequence[tuple[str, threading.Thread]], grace:
     return "; ".join(parts)
 
 
-class _RunLog:
-    """Attach a per-run log file (redacted) to the package logger for the run's duration."""
+class _Recorder:
+    """History writes that must not end the run: a failure is logged and kept as a warning."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # Logs hold hostnames, query texts and paths: owner-only, whatever the caller's umask.
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
-        os.chmod(path, 0o600)
-        self.path = path
-        self.handler = logging.FileHandler(path, encoding="utf-8")
-        self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        self.handler.addFilter(RedactingFilter())
-        self.logger = logging.getLogger("smc_maint")
+    def __init__(self, hist: History) -> None:
+        self.hist = hist
+        self.problems: list[str] = []
 
-    def __enter__(self) -> _RunLog:
-        self.logger.addHandler(self.handler)
-        if self.logger.level == logging.NOTSET or self.logger.level > logging.INFO:
-            self._old_level = self.logger.level
-            self.logger.setLevel(logging.INFO)
-        else:
-            self._old_level = self.logger.level
-        return self
+    def call(self, what: str, fn: Callable[..., Any], *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception as exc:
+            problem = redact(f"history: {what} not recorded: {type(exc).__name__}: {exc}")[:300]
+            log.error("%s", problem)
+            if problem not in self.problems:
+                self.problems.append(problem)
 
-    def __exit__(self, *exc: object) -> None:
-        self.logger.removeHandler(self.handler)
-        self.logger.setLevel(self._old_level)
-        self.handler.close()
+
+def _wall_now() -> datetime:
+    """Real time for heartbeats (liveness is about this machine's processes, not the run's clock)."""
+    from datetime import UTC
+
+    return datetime.now(UTC)
 
 
 def run_group(
@@ -188,11 +202,14 @@ def run_group(
     interactive: bool = False,
     on_result: Callable[[ProcedureOutcome], None] | None = None,
     on_start: Callable[[str], None] | None = None,
+    after_run: Callable[[RunOutcome], None] | None = None,
+    isolation: Isolation = "process",
 ) -> RunOutcome:
     """Run ``group`` (or ``only`` some of its procedures) and record everything.
 
     Raises :class:`LockHeld` when another run of the group is active, and
-    :class:`history.SlotTaken` when ``slot`` already ran.
+    :class:`history.SlotTaken` when ``slot`` already ran. ``after_run`` (e.g. publishing metrics)
+    is given the outcome once the group lock is released; its failure is only logged.
     """
     ids = resolve_ids(group, only)
     clock = clock or SystemClock()
@@ -204,9 +221,12 @@ def run_group(
         t0 = time.monotonic()
         run_id = f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
         log_path = cfg.log_dir / f"{group}_{started:%Y%m%d_%H%M%S}_{run_id[-8:]}.log"
-        stale = hist.mark_interrupted(group, started, keep=_maybe_alive(cfg, ids, host, started))
+        stale = hist.sweep_dead(here=host)
         hist.begin_run(run_id, group, started, ids, trigger=trigger, slot=slot, dry_run=dry_run,
                        log_path=str(log_path), pid=os.getpid(), host=host)
+        rec = _Recorder(hist)
+        rec.call("liveness", hist.record_liveness, run_id, host, os.getpid(), process_started(os.getpid()),
+                 _wall_now())
         if on_start:
             try:
                 on_start(run_id)
@@ -215,22 +235,28 @@ def run_group(
         outcomes: list[ProcedureOutcome] = []
         deliveries: list[Delivery] = []
         stragglers: list[tuple[str, threading.Thread]] = []
-        with _RunLog(log_path):
+        runlog = RunLog(log_path)
+        with runlog:
             log.info("run %s: group %s%s started (%s)", run_id, group, " [dry-run]" if dry_run else "",
                      ", ".join(ids))
             for old in stale:
-                log.warning("run %s of group %s was interrupted (marked in history)", old, group)
+                log.warning("run %s was interrupted (its process is gone; marked in history)", old)
+
+            def beat() -> None:
+                rec.call("heartbeat", hist.heartbeat, run_id, _wall_now())
+
             try:
                 for pid in ids:
-                    outcome, straggler = _run_one(cfg, hist, clock, run_id, group, pid, dry_run, interactive)
+                    outcome, straggler = _run_one(cfg, hist, clock, run_id, group, pid, dry_run, interactive,
+                                                  isolation, beat, runlog.path)
                     if straggler is not None:
                         stragglers.append((pid, straggler))
+                        runlog.adopt(straggler)
                     outcomes.append(outcome)
-                    hist.add_result(
-                        run_id, pid, outcome.result.status.value, outcome.result.summary, outcome.started_at,
-                        outcome.duration_seconds, dict(outcome.result.details), dict(outcome.result.figures),
-                        outcome.result.artifacts,
-                    )
+                    rec.call(f"{pid} result", hist.add_result,
+                             run_id, pid, outcome.result.status.value, outcome.result.summary, outcome.started_at,
+                             outcome.duration_seconds, dict(outcome.result.details), dict(outcome.result.figures),
+                             outcome.result.artifacts)
                     log.info("%s: %s: %s (%.2f s)", pid, outcome.result.status.value.upper(),
                              outcome.result.summary, outcome.duration_seconds)
                     delivery = _maybe_alert(cfg, hist, notifier, clock, run_id, group, host, outcome, dry_run)
@@ -240,10 +266,10 @@ def run_group(
                         on_result(outcome)
             except (KeyboardInterrupt, SystemExit):
                 duration = time.monotonic() - t0
-                hist.finish_run(run_id, INTERRUPTED, clock.now(), duration, "stopped by signal")
+                rec.call("finish", hist.finish_run, run_id, INTERRUPTED, clock.now(), duration, "stopped by signal")
                 log.warning("run %s interrupted after %.1f s", run_id, duration)
                 raise
-            except Exception as exc:  # e.g. history lost mid-run: close the row if we can, then report
+            except Exception as exc:  # a bug in a hook: close the row if we can, then report
                 duration = time.monotonic() - t0
                 with contextlib.suppress(Exception):
                     hist.finish_run(run_id, Status.UNKNOWN.value, clock.now(), duration,
@@ -252,62 +278,50 @@ def run_group(
             note = _await_stragglers(stragglers, cfg.config.runner.timeout_grace_seconds)
             status = worst(o.result.status for o in outcomes)
             duration = time.monotonic() - t0
-            hist.finish_run(run_id, status.value, clock.now(), duration, note)
+            warnings = [*runlog.warnings, *rec.problems]
+            rec.call("finish", hist.finish_run, run_id, status.value, clock.now(), duration,
+                     "; ".join([*([note] if note else []), *warnings]) or None)
             log.info("run %s finished: %s in %.2f s", run_id, status.value.upper(), duration)
-    if not dry_run:
-        _publish_metrics(cfg, clock)
-    return RunOutcome(run_id, group, status, started, duration, log_path, outcomes, deliveries)
-
-
-def _publish_metrics(cfg: LoadedConfig, clock: Clock) -> None:
-    """Every finished run (CLI, scheduler, web, demo) refreshes the textfile / Pushgateway, as configured."""
-    try:
-        from .reporting.publish import publish_configured
-
-        publish_configured(cfg, clock)
-    except Exception as exc:  # metrics export must never change a run's outcome
-        log.warning("metrics not published: %s", redact(f"{type(exc).__name__}: {exc}"))
-
-
-def _maybe_alive(cfg: LoadedConfig, ids: Sequence[str], host: str, now: datetime
-                 ) -> Callable[[str, int, datetime], bool]:
-    """Whether a run marked running may still be alive: ours if its pid lives, another host's
-    (a replica sharing the history store) until it has outlived every procedure's timeout."""
-    longest = cfg.config.runner.longest_run_seconds(ids)
-
-    def keep(run_host: str, pid: int, started_at: datetime) -> bool:
-        if run_host != host:
-            return (now - started_at).total_seconds() < longest
-        if pid <= 0 or pid == os.getpid():
-            return False
+    for warning in warnings:
+        print(f"smc-maint: warning: {warning}", file=sys.stderr)
+    run_outcome = RunOutcome(run_id, group, status, started, duration, runlog.path, outcomes, deliveries, warnings)
+    if after_run is not None:
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-
-    return keep
+            after_run(run_outcome)
+        except Exception as exc:  # e.g. metrics export: must never change a run's outcome
+            log.warning("run %s: after-run hook failed: %s", run_id, redact(f"{type(exc).__name__}: {exc}"))
+    return run_outcome
 
 
 def _run_one(cfg: LoadedConfig, hist: History, clock: Clock, run_id: str, group: str, pid: str,
-             dry_run: bool, interactive: bool) -> tuple[ProcedureOutcome, threading.Thread | None]:
-    """One procedure's outcome, and its worker thread if it timed out and is still running."""
+             dry_run: bool, interactive: bool, isolation: Isolation, beat: Callable[[], None],
+             log_path: Path | None) -> tuple[ProcedureOutcome, threading.Thread | None]:
+    """One procedure's outcome, and (in-thread only) its worker thread if it timed out and still runs."""
     started = clock.now()
     t0 = time.monotonic()
-    ctx = Context(cfg=cfg, history=hist, run_id=run_id, group=group, clock=clock,
-                  log=logging.getLogger(f"smc_maint.procedures.{pid}"), dry_run=dry_run,
-                  interactive=interactive)
+    timeout = cfg.config.runner.timeout_for(pid)
+    grace = cfg.config.runner.timeout_grace_seconds
+    deadline = t0 + timeout
+    straggler: threading.Thread | None = None
     try:
         module = registry.load(pid)
         settings = cfg.procedure_settings.get(pid) or module.Settings()
     except Exception as exc:
-        result, straggler = Result(Status.UNKNOWN, f"cannot load procedure: {type(exc).__name__}: "
-                                   f"{redact(str(exc))}"), None
+        result = Result(Status.UNKNOWN, f"cannot load procedure: {type(exc).__name__}: {redact(str(exc))}")
     else:
-        timeout = cfg.config.runner.timeout_for(pid)
-        result, straggler = _call_with_timeout(lambda: module.run(ctx, settings), timeout)
+        if isolation == "process":
+            app_name = postgres.application_name(run_id, pid)
+            spec = spec_for(module=registry.PROCEDURES[pid], procedure_id=pid, run_id=run_id, group=group, cfg=cfg,
+                            settings=settings, clock=clock, timeout=timeout, grace=grace, dry_run=dry_run,
+                            interactive=interactive, history=hist.locator or open_history(cfg).locator,
+                            log_path=str(log_path) if log_path else None, result_path="")
+            result = run_in_worker(spec, timeout=timeout, grace=grace, db=cfg.config.database, app_name=app_name,
+                                   tick=beat, tick_seconds=HEARTBEAT_SECONDS)
+        else:
+            ctx = Context(cfg=cfg, history=hist, run_id=run_id, group=group, clock=clock,
+                          log=logging.getLogger(f"smc_maint.procedures.{pid}"), dry_run=dry_run,
+                          interactive=interactive, deadline=deadline)
+            result, straggler = _call_with_timeout(lambda: module.run(ctx, settings), timeout, beat)
     return ProcedureOutcome(pid, result, started, time.monotonic() - t0), straggler
 
 

@@ -12,13 +12,53 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from ..config.model import DatabaseConfig
+from ..deadline import server_bounds
 from ..redact import redact
+
+TOOL = "smc-maint"
+_NAME_MAX = 63  # PostgreSQL truncates application_name to NAMEDATALEN - 1 bytes
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who this process's sessions are (application_name) and when they must end (deadline)."""
+
+    application_name: str = TOOL
+    deadline: float | None = None  # time.monotonic() value
+    grace_seconds: float = 0.0
+    lock_wait_seconds: float = 60.0
+
+
+_identity = Identity()
+
+
+def application_name(run_id: str, procedure_id: str) -> str:
+    """``smc-maint/<run8>/<procedure>``, cut to 63 bytes: how the runner finds a worker's sessions."""
+    name = f"{TOOL}/{run_id[-8:]}/{procedure_id}"
+    return name.encode()[:_NAME_MAX].decode(errors="ignore")
+
+
+def set_identity(identity: Identity) -> None:
+    """Set once by a worker process (it runs exactly one procedure): every session it opens carries it."""
+    global _identity
+    _identity = identity
+
+
+def identity() -> Identity:
+    return _identity
+
+
+def _options(db: DatabaseConfig) -> str:
+    bounds = server_bounds(_identity.deadline, statement_seconds=db.statement_timeout_seconds,
+                           lock_seconds=_identity.lock_wait_seconds, grace_seconds=_identity.grace_seconds)
+    return " ".join(f"-c {name}={value}" for name, value in bounds.items())
 
 
 class DatabaseUnavailable(Exception):
@@ -36,8 +76,8 @@ def connect(
         "user": db.user,
         "sslmode": db.sslmode,
         "connect_timeout": db.connect_timeout_seconds,
-        "application_name": "smc-maint",
-        "options": f"-c statement_timeout={int(db.statement_timeout_seconds * 1000)}",
+        "application_name": _identity.application_name,
+        "options": _options(db),
         "autocommit": autocommit,
     }
     password = db.password()
@@ -78,7 +118,8 @@ def libpq_env(db: DatabaseConfig, *, dbname: str | None = None) -> Iterator[dict
         PGDATABASE=dbname or db.dbname,
         PGSSLMODE=db.sslmode,
         PGCONNECT_TIMEOUT=str(db.connect_timeout_seconds),
-        PGAPPNAME="smc-maint",
+        PGAPPNAME=_identity.application_name,
+        PGOPTIONS=_options(db),
     )
     password = db.password()
     if not password:

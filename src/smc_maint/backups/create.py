@@ -11,9 +11,11 @@ import hashlib
 import logging
 import secrets
 import shutil
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,10 @@ from .. import __version__
 from ..adapters import postgres
 from ..adapters.clock import Clock, SystemClock
 from ..config.loader import LoadedConfig
+from ..deadline import DeadlineExceeded, check, server_bounds
 from ..embedded.postgres import EmbeddedError, tool_version
+from ..errors import LockHeld
+from ..lock import store_lock
 from ..redact import redact
 from ..stores.base import CHUNK, BackupStore, StoreError
 from .manifest import MANIFEST, Artifact, Manifest, TableFacts
@@ -56,19 +61,93 @@ def work_dir(cfg: LoadedConfig) -> Path:
     return path
 
 
-def _dump_argv(pg_dump: str, snapshot: str, compress_in_pg_dump: bool) -> list[str]:
+def _dump_argv(pg_dump: str, snapshot: str, compress_in_pg_dump: bool, lock_wait_ms: int) -> list[str]:
     return [pg_dump, "--format=custom", f"--compress={6 if compress_in_pg_dump else 0}",
-            f"--snapshot={snapshot}", "--no-password"]
+            f"--snapshot={snapshot}", "--no-password", f"--lock-wait-timeout={lock_wait_ms}"]
+
+
+# Who holds up a session: pid, state, query and how long its transaction has been open.
+BLOCKERS = """
+SELECT a.pid, a.state, left(coalesce(a.query, ''), 200),
+       extract(epoch FROM now() - coalesce(a.xact_start, a.query_start, a.backend_start))::float8
+FROM pg_stat_activity a WHERE a.pid = ANY(pg_blocking_pids(%s))
+"""
+
+
+def describe_blockers(rows: list[tuple[Any, ...]]) -> str:
+    """Pure: 'pid 123 (idle in transaction, 42 s): LOCK TABLE trades ...' for each blocker."""
+    if not rows:
+        return "the blocking session could not be identified"
+    return "; ".join(f"blocked by pid {r[0]} ({r[1] or 'unknown state'}, {float(r[3] or 0):.0f} s): "
+                     f"{redact(str(r[2]))}" for r in rows)
+
+
+@contextmanager
+def naming_blockers(conn: psycopg.Connection[Any], connect: Callable[[], psycopg.Connection[Any]],
+                    lock_ms: int) -> Iterator[None]:
+    """Lock waits in the block end after ``lock_ms`` with a BackupError naming who blocked us.
+
+    A second session watches ``pg_blocking_pids`` of ours while we wait: by the time the lock
+    times out the blocked request is gone, so the blockers are recorded as they are seen.
+    """
+    conn.execute(f"SET lock_timeout = {int(lock_ms)}")
+    backend = conn.info.backend_pid
+    seen: list[tuple[Any, ...]] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        try:
+            with connect() as mon:
+                while True:
+                    rows = mon.execute(BLOCKERS, (backend,)).fetchall()
+                    if rows:
+                        seen[:] = [tuple(r) for r in rows]
+                    if stop.wait(0.1):
+                        return
+        except Exception as exc:  # the watch only improves the message
+            log.debug("blocker watch ended: %s", exc)
+
+    watcher = threading.Thread(target=watch, name="lock-watch", daemon=True)
+    watcher.start()
+    try:
+        yield
+    except psycopg.errors.LockNotAvailable:
+        stop.set()
+        watcher.join(2)
+        raise BackupError(f"could not lock the tables to dump within {lock_ms / 1000:g} s: "
+                          f"{describe_blockers(seen)}") from None
+    finally:
+        stop.set()
+        watcher.join(2)
+
+
+def _bounds(cfg: LoadedConfig, deadline: float) -> dict[str, int]:
+    """Server-side timeouts of the backup's sessions: all of them end with the deadline."""
+    return server_bounds(deadline, statement_seconds=float("inf"), lock_seconds=cfg.config.backup.lock_wait_seconds,
+                         grace_seconds=cfg.config.runner.timeout_grace_seconds)
 
 
 def create_backup(cfg: LoadedConfig, store: BackupStore, *, emergency: bool = False,
                   clock: Clock | None = None, progress: Progress | None = None,
-                  after_snapshot: Callable[[], None] | None = None) -> Manifest:
+                  after_snapshot: Callable[[], None] | None = None, deadline: float | None = None) -> Manifest:
     """Take a backup of the configured database into ``store`` and return its manifest.
 
     ``after_snapshot`` runs once the snapshot is exported (tests use it to write concurrently).
+    ``deadline`` (``time.monotonic()``; default: the backup timeout from now) bounds every session
+    and is checked before upload and publication. Only one backup of a store runs at a time.
     Raises :class:`BackupError`; on failure whatever was uploaded is removed again.
     """
+    try:
+        with store_lock(cfg.lock_dir, store.description):
+            return _create(cfg, store, emergency=emergency, clock=clock, progress=progress,
+                           after_snapshot=after_snapshot,
+                           deadline=deadline or time.monotonic() + cfg.config.runner.timeout_for("backup"))
+    except LockHeld as exc:
+        raise BackupError(str(exc)) from None
+
+
+def _create(cfg: LoadedConfig, store: BackupStore, *, emergency: bool, clock: Clock | None,
+            progress: Progress | None, after_snapshot: Callable[[], None] | None, deadline: float) -> Manifest:
     clock = clock or SystemClock()
     db = cfg.config.database
     opts = cfg.config.backup
@@ -94,9 +173,11 @@ def create_backup(cfg: LoadedConfig, store: BackupStore, *, emergency: bool = Fa
     artifact = DUMP_ZSTD if zstd else DUMP_PLAIN
     local = staging / artifact
     published = False
+    bounds = _bounds(cfg, deadline)
+    options = " ".join(f"-c {k}={v}" for k, v in bounds.items())
     try:
         try:
-            conn = postgres.connect(db, autocommit=True)
+            conn = postgres.connect(db, autocommit=True, options=options)
         except postgres.DatabaseUnavailable as exc:
             raise BackupError(f"database unreachable: {exc}") from None
         with conn:
@@ -112,17 +193,23 @@ def create_backup(cfg: LoadedConfig, store: BackupStore, *, emergency: bool = Fa
                                "pg_database_size(current_database())").fetchone()
             assert row is not None
             snapshot, server_version, db_size = str(row[0]), str(row[1]), int(row[2])
-            tables = user_tables(conn)
-            if after_snapshot:
-                after_snapshot()
 
             def connect() -> Any:
-                return postgres.connect(db, autocommit=True)
+                return postgres.connect(db, autocommit=True, options=options)
+
+            with naming_blockers(conn, connect, bounds["lock_timeout"]):
+                tables = user_tables(conn)  # pg_relation_size waits for the tables' locks too
+                if tables:
+                    names = ", ".join(f'"{s.replace(chr(34), chr(34) * 2)}"."{t.replace(chr(34), chr(34) * 2)}"'
+                                      for s, t in tables)
+                    conn.execute(f"LOCK TABLE {names} IN ACCESS SHARE MODE")
+            if after_snapshot:
+                after_snapshot()
 
             with ThreadPoolExecutor(1, thread_name_prefix="backup-facts") as pool:
                 facts_future: Future[dict[str, TableFacts]] = pool.submit(
                     table_facts, connect, tables, snapshot=snapshot, jobs=opts.fingerprint_jobs)
-                size, digest = _dump(cfg, pg_dump, zstd, snapshot, local, progress)
+                size, digest = _dump(cfg, pg_dump, zstd, snapshot, local, progress, bounds["lock_timeout"])
                 try:
                     facts = facts_future.result()
                 except Exception as exc:
@@ -138,8 +225,10 @@ def create_backup(cfg: LoadedConfig, store: BackupStore, *, emergency: bool = Fa
         )
         if progress:
             progress("upload", 0, size)
+        check(deadline, "uploading the backup")
         store.upload(local, f"{backup_id}/{artifact}")
         manifest = manifest.model_copy(update={"duration_seconds": round(time.monotonic() - t0, 3)})
+        check(deadline, "publishing the backup's manifest")
         store.write_bytes(f"{backup_id}/{MANIFEST}", manifest.to_bytes())
         published = True
         if progress:
@@ -152,7 +241,7 @@ def create_backup(cfg: LoadedConfig, store: BackupStore, *, emergency: bool = Fa
             _discard(store, backup_id)
         if isinstance(exc, StoreError):
             raise BackupError(f"store: {exc}") from None
-        if isinstance(exc, PipelineError):
+        if isinstance(exc, (PipelineError, DeadlineExceeded)):
             raise BackupError(str(exc)) from None
         if isinstance(exc, psycopg.Error):
             raise BackupError(f"database: {redact(str(exc).strip())}") from None
@@ -164,10 +253,10 @@ def create_backup(cfg: LoadedConfig, store: BackupStore, *, emergency: bool = Fa
 
 
 def _dump(cfg: LoadedConfig, pg_dump: str, zstd: str | None, snapshot: str, local: Path,
-          progress: Progress | None) -> tuple[int, str]:
+          progress: Progress | None, lock_wait_ms: int) -> tuple[int, str]:
     """Run pg_dump (| zstd) into ``local``, hashing on the way; returns (size, sha256)."""
     opts = cfg.config.backup
-    commands: list[tuple[str, list[str]]] = [("pg_dump", _dump_argv(pg_dump, snapshot, zstd is None))]
+    commands: list[tuple[str, list[str]]] = [("pg_dump", _dump_argv(pg_dump, snapshot, zstd is None, lock_wait_ms))]
     if zstd:
         commands.append(("zstd", [zstd, f"-{opts.zstd_level}", f"-T{opts.zstd_threads}", "-q", "-c"]))
     digest = hashlib.sha256()

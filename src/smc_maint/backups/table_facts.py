@@ -26,10 +26,7 @@ STABLE_SESSION = (
     "SET extra_float_digits = 1",
     "SET bytea_output = 'hex'",
     "SET lc_monetary = 'C'",
-    "SET statement_timeout = 0",
-    # the exporting transaction idles while pg_dump runs; a server-wide timeout must not end it
-    "SET idle_in_transaction_session_timeout = 0",
-)
+)  # statement and idle-in-transaction timeouts come from the connection: bounded by the deadline
 
 USER_TABLES = """
 SELECT n.nspname, c.relname, pg_relation_size(c.oid)

@@ -18,6 +18,7 @@ from ..backups.progress import terminal_progress
 from ..backups.prune import prune as prune_store
 from ..config.loader import LoadedConfig, load_config
 from ..errors import SmcMaintError
+from ..reporting.publish import publish_after_run
 from ..result import Status
 from ..runner import run_group
 from ..stores import BackupStore, StoreError, open_store
@@ -186,7 +187,8 @@ def restore_test(
         settings = dict(cfg.procedure_settings)
         settings["restore-test"] = current.model_copy(update={"backup_id": backup_id})
         cfg = LoadedConfig(cfg.config, cfg.source, cfg.home, settings)
-    outcome = run_group(cfg, "monthly", only=["restore-test"], dry_run=dry_run, interactive=_interactive(as_json))
+    outcome = run_group(cfg, "monthly", only=["restore-test"], dry_run=dry_run, interactive=_interactive(as_json),
+                        after_run=None if dry_run else publish_after_run(cfg))
     if as_json:
         _emit(outcome.to_json())
     else:

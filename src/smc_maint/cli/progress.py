@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 
 from ..config.loader import LoadedConfig
+from ..reporting.publish import publish_after_run
 from ..runner import ProcedureOutcome, RunOutcome, run_group
 from .render import status_text
 
@@ -17,6 +18,8 @@ def run_with_progress(cfg: LoadedConfig, group: str, *, as_json: bool, only: Seq
                       dry_run: bool = False, trigger: str = "manual", **kwargs: Any) -> RunOutcome:
     """Run ``group``; on an interactive stderr (and not --json) show each procedure as it finishes."""
     interactive = sys.stderr.isatty() and not as_json
+    if not dry_run:
+        kwargs.setdefault("after_run", publish_after_run(cfg, kwargs.get("clock")))
     if not interactive:
         return run_group(cfg, group, only=only, dry_run=dry_run, trigger=trigger, **kwargs)
     err = Console(stderr=True)

@@ -189,7 +189,9 @@ def scheduler(config: ConfigOpt = None) -> None:
     """Run scheduled groups in the foreground until SIGTERM/SIGINT (a run in progress is marked interrupted)."""
     _info_logging()
     cfg: LoadedConfig = load_config(config)
-    daemon = Scheduler(cfg)
+    from ..reporting.publish import publish_after_run
+
+    daemon = Scheduler(cfg, after_run=publish_after_run(cfg))
     try:
         daemon.serve()
     except KeyboardInterrupt:

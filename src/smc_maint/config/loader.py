@@ -89,6 +89,24 @@ def _line_map(node: yaml.Node, loc: Loc, out: dict[Loc, int]) -> None:
             _line_map(item, (*loc, index), out)
 
 
+def _check_duplicates(node: yaml.Node, loc: Loc, source: str) -> None:
+    """A key given twice in one mapping is an error naming both lines (YAML lets the last win)."""
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in seen and key != "<<":
+                path = ".".join(str(p) for p in (*loc, key))
+                raise ConfigError(f"{source} line {line}: duplicate key {path} (first at line {seen[key]}, "
+                                  f"again at line {line}); keep one")
+            seen[key] = line
+            _check_duplicates(value_node, (*loc, key), source)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _check_duplicates(item, (*loc, index), source)
+
+
 def parse_yaml(text: str, source: str) -> tuple[dict[str, Any], dict[Loc, int]]:
     """Parse YAML into a mapping and a map from key path to line number."""
     try:
@@ -105,6 +123,7 @@ def parse_yaml(text: str, source: str) -> tuple[dict[str, Any], dict[Loc, int]]:
         raise ConfigError(f"{source} line 1: the top level must be a mapping of sections")
     lines: dict[Loc, int] = {}
     if node is not None:
+        _check_duplicates(node, (), source)
         _line_map(node, (), lines)
     return data, lines
 

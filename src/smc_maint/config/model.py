@@ -90,6 +90,8 @@ class BackupConfig(Section):
     zstd_threads: int = Field(2, ge=0, description="0 = one per core")
     fingerprint_jobs: int = Field(1, ge=1, le=16, description="connections reading table facts")
     work_dir: Path | None = Field(None, description="staging for dumps and downloads; default <home>/work")
+    lock_wait_seconds: float = Field(60, gt=0, description="how long a backup waits for its table locks "
+                                     "(at most half the time left) before it fails naming the blocker")
     retention: RetentionConfig = RetentionConfig()
 
 
@@ -147,8 +149,8 @@ class RunnerConfig(Section):
     timeout_seconds: float = Field(900, gt=0, description="per-procedure timeout")
     timeouts: dict[str, float] = Field(default_factory=dict, description="per-procedure overrides (backup, "
                                        "backup-verify and restore-test default to 3 h)")
-    timeout_grace_seconds: float = Field(900, ge=0, description="how long a run keeps its group lock "
-                                         "waiting for a timed-out procedure to exit (clean-up)")
+    timeout_grace_seconds: float = Field(900, ge=0, description="after a timeout's SIGTERM, how long a "
+                                         "procedure's clean-ups may take before its process group is SIGKILLed")
 
     def timeout_for(self, procedure_id: str) -> float:
         """Explicit override, else the procedure's built-in default, else ``timeout_seconds``."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 from ..config.loader import LoadedConfig
 from ..config.model import read_secret
@@ -25,14 +26,48 @@ def open_history(cfg: LoadedConfig) -> History:
         import psycopg
 
         try:
-            return open_postgres(dsn)
+            opened = open_postgres(dsn, dsn_env=hist.dsn_env)
         except psycopg.Error as exc:
             raise HistoryUnavailable(redact(f"history database ({hist.dsn_env}) unreachable: "
                                             f"{type(exc).__name__}: {exc}".strip())) from None
-    try:
-        return open_sqlite(cfg.history_path)
-    except (OSError, sqlite3.Error) as exc:
-        raise HistoryUnavailable(f"history file {cfg.history_path} unusable: {type(exc).__name__}: {exc}") from None
+    else:
+        try:
+            opened = open_sqlite(cfg.history_path)
+        except (OSError, sqlite3.Error) as exc:
+            raise HistoryUnavailable(f"history file {cfg.history_path} unusable: {type(exc).__name__}: "
+                                     f"{exc}") from None
+    opened.longest = cfg.config.runner.longest_run_seconds
+    return opened
 
 
-__all__ = ["History", "ResultRow", "RunRow", "SlotTaken", "open_history", "open_postgres", "open_sqlite"]
+class UnavailableHistory(History):
+    """A history that could not be opened (a worker's procedure still runs): every query raises why."""
+
+    def __init__(self, reason: str) -> None:  # no connection, no schema: nothing to reach
+        self.reason = reason
+        self.locator = {}
+        self.longest = None
+
+    def _tx(self) -> Any:
+        raise HistoryUnavailable(self.reason)
+
+
+def open_postgres_from_env(dsn_env: str) -> History:
+    """The PostgreSQL history whose DSN is in ``dsn_env`` (a worker process reopening its parent's)."""
+    dsn = read_secret(dsn_env, None)
+    if not dsn:
+        raise ConfigError(f"history.backend is postgresql but {dsn_env} is not set")
+    return open_postgres(dsn, dsn_env=dsn_env, init_schema=False)
+
+
+__all__ = [
+    "History",
+    "ResultRow",
+    "RunRow",
+    "SlotTaken",
+    "UnavailableHistory",
+    "open_history",
+    "open_postgres",
+    "open_postgres_from_env",
+    "open_sqlite",
+]

@@ -48,3 +48,12 @@ CREATE TABLE IF NOT EXISTS alerts (
     attempts INTEGER NOT NULL,
     error TEXT
 );
+-- Whether a run marked running is still alive: the runner's process (pid + its start time, so a
+-- reused pid is not taken for it) and a heartbeat it refreshes (judges runs of other hosts).
+CREATE TABLE IF NOT EXISTS run_liveness (
+    run_id TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    process_started DOUBLE PRECISION,
+    heartbeat_at TEXT NOT NULL
+);

@@ -20,9 +20,13 @@ from typing import Any
 
 from ..adapters.clock import iso, parse_iso
 from ..redact import redact, redact_obj
+from .liveness import Liveness, is_dead
 
 RUNNING = "running"
 INTERRUPTED = "interrupted"
+SQLITE_BUSY_SECONDS = 30.0  # a history write waits at most this long for another writer
+PG_CONNECT_SECONDS = 5
+PG_STATEMENT_SECONDS = 30.0
 
 
 class SlotTaken(Exception):
@@ -110,11 +114,16 @@ class History:
     """Run history over any DB-API connection factory (``paramstyle`` 'qmark' or 'format')."""
 
     def __init__(self, connect: Callable[[], Any], paramstyle: str = "qmark", *, is_unique_error: Callable[
-            [BaseException], bool] | None = None) -> None:
+            [BaseException], bool] | None = None, init_schema: bool = True) -> None:
         self._connect = connect
         self._paramstyle = paramstyle
         self._is_unique_error = is_unique_error or (lambda e: isinstance(e, sqlite3.IntegrityError))
-        self._init_schema()
+        # How a worker process reopens this store ({"sqlite": path} or {"postgresql": dsn env var}).
+        self.locator: dict[str, str] = {}
+        # The longest a run of these procedures may take (set from the config by open_history).
+        self.longest: Callable[[Sequence[str]], float] | None = None
+        if init_schema:  # a worker reopening its runner's store skips it (the runner made the schema)
+            self._init_schema()
 
     # -- plumbing -------------------------------------------------------------------------------
     def _sql(self, sql: str) -> str:
@@ -244,9 +253,42 @@ class History:
             )
         return ids
 
+    # -- liveness (see liveness.py: one rule for every reader) ----------------------------------
+    def record_liveness(self, run_id: str, host: str, pid: int, process_started: float | None,
+                        at: datetime) -> None:
+        self._exec("INSERT INTO run_liveness (run_id, host, pid, process_started, heartbeat_at) "
+                   "VALUES (?, ?, ?, ?, ?)", (run_id, host, pid, process_started, iso(at)))
+
+    def heartbeat(self, run_id: str, at: datetime) -> None:
+        self._exec("UPDATE run_liveness SET heartbeat_at = ? WHERE run_id = ?", (iso(at), run_id))
+
+    def sweep_dead(self, *, here: str | None = None, now: datetime | None = None) -> list[str]:
+        """Mark interrupted every ``running`` run whose process is gone; the ids marked."""
+        from datetime import UTC
+
+        here = here or socket.gethostname()
+        now = now or datetime.now(UTC)
+        rows = self._exec(
+            "SELECT u.id, u.host, u.pid, u.started_at, u.procedures, l.host, l.pid, l.process_started, "
+            "l.heartbeat_at FROM runs u LEFT JOIN run_liveness l ON l.run_id = u.id WHERE u.status = ?",
+            (RUNNING,))
+        dead = []
+        for r in rows:
+            live = Liveness(r[5], int(r[6]), r[7], parse_iso(r[8])) if r[5] is not None else None
+            longest = self.longest(json.loads(r[4])) if self.longest else None
+            if is_dead(live, run_host=r[1], run_pid=int(r[2]), run_started=parse_iso(r[3]), here=here, now=now,
+                       longest_seconds=longest):
+                dead.append((r[0], live.host if live else r[1], live.pid if live else int(r[2])))
+        for run_id, host, pid in dead:
+            self._exec("UPDATE runs SET status = ?, finished_at = ?, note = ? WHERE id = ? AND status = ?",
+                       (INTERRUPTED, iso(now), f"runner process {pid} on {host} ended before the run finished",
+                        run_id, RUNNING))
+        return [d[0] for d in dead]
+
     # -- reading --------------------------------------------------------------------------------
     def runs(self, *, limit: int = 20, group: str | None = None, since: datetime | None = None,
              until: datetime | None = None) -> list[RunRow]:
+        self.sweep_dead()
         where, params = ["1 = 1"], []
         if group:
             where.append("group_name = ?")
@@ -274,6 +316,7 @@ class History:
         return parse_iso(rows[0][0]) if rows and rows[0][0] else None
 
     def run(self, run_id: str) -> RunRow | None:
+        self.sweep_dead()
         rows = self._exec(f"SELECT {_RUN_COLS} FROM runs WHERE id = ?", (run_id,))
         return _run(rows[0]) if rows else None
 
@@ -370,12 +413,14 @@ class History:
 
     def run_counts(self) -> list[tuple[str, str, int]]:
         """(group, status, how many runs) over the whole history."""
+        self.sweep_dead()
         rows = self._exec("SELECT group_name, status, count(*) FROM runs WHERE dry_run = 0 "
                           "GROUP BY group_name, status")
         return [(r[0], r[1], int(r[2])) for r in rows]
 
     def latest_runs_by_group(self) -> dict[str, RunRow]:
         """The newest finished (non dry-run) run of every group."""
+        self.sweep_dead()
         rows = self._exec(
             f"SELECT {', '.join('u.' + c.strip() for c in _RUN_COLS.split(','))} FROM runs u JOIN ("
             " SELECT group_name AS g, max(started_at) AS at FROM runs WHERE dry_run = 0 AND finished_at IS NOT NULL"
@@ -403,7 +448,7 @@ class History:
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
-def open_sqlite(path: Path) -> History:
+def open_sqlite(path: Path, *, init_schema: bool = True) -> History:
     """The SQLite history, owner-only (0600; SQLite gives -wal/-shm the same mode): it records hosts,
     query texts and failures that are nobody else's business, whatever the caller's umask."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -411,18 +456,26 @@ def open_sqlite(path: Path) -> History:
     os.chmod(path, 0o600)
 
     def connect() -> sqlite3.Connection:
-        conn = sqlite3.connect(path, timeout=30)
+        conn = sqlite3.connect(path, timeout=SQLITE_BUSY_SECONDS)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
         return conn
 
-    return History(connect, "qmark")
+    hist = History(connect, "qmark", init_schema=init_schema)
+    hist.locator = {"sqlite": str(path)}
+    return hist
 
 
-def open_postgres(dsn: str) -> History:
+def open_postgres(dsn: str, *, dsn_env: str | None = None, init_schema: bool = True) -> History:
+    """A PostgreSQL history; every connection bounded (connect and statement timeouts)."""
     import psycopg
 
     def connect() -> Any:
-        return psycopg.connect(dsn, application_name="smc-maint-history")
+        return psycopg.connect(dsn, application_name="smc-maint-history", connect_timeout=PG_CONNECT_SECONDS,
+                               options=f"-c statement_timeout={int(PG_STATEMENT_SECONDS * 1000)}")
 
-    return History(connect, "format", is_unique_error=lambda e: isinstance(e, psycopg.errors.UniqueViolation))
+    hist = History(connect, "format", is_unique_error=lambda e: isinstance(e, psycopg.errors.UniqueViolation),
+                   init_schema=init_schema)
+    if dsn_env:
+        hist.locator = {"postgresql": dsn_env}
+    return hist

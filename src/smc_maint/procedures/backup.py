@@ -18,6 +18,7 @@ from ..backups.progress import terminal_progress
 from ..backups.prune import PruneOutcome, prune
 from ..config.model import Section
 from ..context import Context
+from ..deadline import DeadlineExceeded, check
 from ..result import Result, Status
 from ..stores import BackupStore, StoreError
 
@@ -50,7 +51,7 @@ def run(ctx: Context, settings: Settings) -> Result:
                       details)
     try:
         with terminal_progress(ctx.interactive) as progress:
-            manifest = create_backup(ctx.cfg, store, clock=ctx.clock, progress=progress)
+            manifest = create_backup(ctx.cfg, store, clock=ctx.clock, progress=progress, deadline=ctx.deadline)
         problems = verify_backup(store, manifest)
     except (BackupError, StoreError) as exc:
         return Result(Status.CRITICAL, f"backup FAILED: {exc}", {"store": store.description, "error": str(exc)},
@@ -68,6 +69,10 @@ def run(ctx: Context, settings: Settings) -> Result:
                f"{details['tables']} tables in {manifest.duration_seconds:.1f} s")
     if not settings.prune:
         return Result(Status.OK, summary, details, figures)
+    try:
+        check(ctx.deadline, "pruning")
+    except DeadlineExceeded as exc:
+        return Result(Status.WARNING, f"{summary}; {exc}", details, figures)
     outcome = _prune(ctx, store, dry_run=False)
     if isinstance(outcome, str):
         details["prune_errors"] = [outcome]

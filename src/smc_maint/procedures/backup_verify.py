@@ -21,6 +21,8 @@ from ..backups.progress import terminal_progress
 from ..backups.scratch import system_identifier
 from ..config.model import Section
 from ..context import Context
+from ..deadline import DeadlineExceeded, check
+from ..lock import backup_running
 from ..result import Result, Status
 from ..stores import StoreError
 
@@ -102,11 +104,18 @@ def run(ctx: Context, settings: Settings) -> Result:
         details["plan"] = f"take an emergency backup into {store.description}"
         return Result(Status.WARNING, f"{why}; an emergency backup WOULD be taken (dry run)", details,
                       stale_figures, force_alert=True)
+    busy = backup_running(ctx.cfg.lock_dir, store.description)
+    if busy:
+        details["emergency_skipped"] = busy
+        return Result(Status.CRITICAL, f"{why}; no emergency backup started: {busy}", details, stale_figures,
+                      force_alert=True)
     try:
+        check(ctx.deadline, "starting an emergency backup")
         with terminal_progress(ctx.interactive) as progress:
-            manifest = create_backup(ctx.cfg, store, emergency=True, clock=ctx.clock, progress=progress)
+            manifest = create_backup(ctx.cfg, store, emergency=True, clock=ctx.clock, progress=progress,
+                                     deadline=ctx.deadline)
         problems = verify_backup(store, manifest)
-    except BackupError as exc:
+    except (BackupError, DeadlineExceeded) as exc:
         details["emergency_error"] = str(exc)
         return Result(Status.CRITICAL, f"{why}; the emergency backup FAILED: {exc}", details, stale_figures,
                       force_alert=True)

@@ -85,3 +85,12 @@ def publish_configured(cfg: LoadedConfig, clock: Clock | None = None) -> Publish
     for message in errors:
         log.warning("metrics not published: %s", message)
     return Published(written, pushed, tuple(errors))
+
+
+def publish_after_run(cfg: LoadedConfig, clock: Clock | None = None) -> Callable[[object], None]:
+    """The post-run hook callers (cli, scheduler, web, demo) give the runner: refresh the metrics."""
+
+    def hook(_outcome: object) -> None:
+        publish_configured(cfg, clock)
+
+    return hook

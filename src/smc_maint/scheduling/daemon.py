@@ -109,8 +109,9 @@ class Scheduler:
     """The foreground daemon behind ``smc-maint scheduler``."""
 
     def __init__(self, cfg: LoadedConfig, *, clock: Clock | None = None, stop: threading.Event | None = None,
-                 max_sleep: float = 60.0) -> None:
+                 max_sleep: float = 60.0, after_run: Callable[[RunOutcome], None] | None = None) -> None:
         self.cfg = cfg
+        self.after_run = after_run  # e.g. publish metrics: given by the caller, like the CLI's
         self.clock = clock or SystemClock()
         self.stop = stop or threading.Event()
         self.max_sleep = max_sleep
@@ -149,6 +150,8 @@ class Scheduler:
     def _run(self, *args: Any, **kwargs: Any) -> RunOutcome:
         self.busy = True  # stays True if a signal interrupts the run: the CLI reports it
         try:
+            if self.after_run is not None and not kwargs.get("dry_run"):
+                kwargs.setdefault("after_run", self.after_run)
             outcome = run_group(*args, **kwargs)
         except Exception:
             self.busy = False  # an error (not a signal) ended the run: the daemon goes on idle

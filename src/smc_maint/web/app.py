@@ -44,9 +44,11 @@ _TYPES = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-
 
 
 def _default_runner(cfg: LoadedConfig, group: str, only: list[str] | None, dry_run: bool) -> None:
+    from ..reporting.publish import publish_after_run
     from ..runner import run_group
 
-    run_group(cfg, group, only=only, dry_run=dry_run, trigger="web")
+    run_group(cfg, group, only=only, dry_run=dry_run, trigger="web",
+              after_run=None if dry_run else publish_after_run(cfg))
 
 
 class DashboardApp:
