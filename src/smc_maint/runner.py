@@ -247,7 +247,7 @@ def run_group(
 
             try:
                 for pid in ids:
-                    outcome, straggler = _run_one(cfg, hist, clock, run_id, group, pid, dry_run, interactive,
+                    outcome, straggler = run_one(cfg, hist, clock, run_id, group, pid, dry_run, interactive,
                                                   isolation, beat, runlog.path)
                     if straggler is not None:
                         stragglers.append((pid, straggler))
@@ -293,13 +293,17 @@ def run_group(
     return run_outcome
 
 
-def _run_one(cfg: LoadedConfig, hist: History, clock: Clock, run_id: str, group: str, pid: str,
-             dry_run: bool, interactive: bool, isolation: Isolation, beat: Callable[[], None],
-             log_path: Path | None) -> tuple[ProcedureOutcome, threading.Thread | None]:
-    """One procedure's outcome, and (in-thread only) its worker thread if it timed out and still runs."""
+def run_one(cfg: LoadedConfig, hist: History, clock: Clock, run_id: str, group: str, pid: str,
+            dry_run: bool = False, interactive: bool = False, isolation: Isolation = "process",
+            beat: Callable[[], None] = lambda: None, log_path: Path | None = None, *,
+            timeout: float | None = None) -> tuple[ProcedureOutcome, threading.Thread | None]:
+    """One procedure's outcome, and (in-thread only) its worker thread if it timed out and still runs.
+
+    The one way any caller (a run, an emergency window's work and checks) runs a procedure:
+    in a worker process group that is stopped at ``timeout`` (default: the runner's for ``pid``)."""
     started = clock.now()
     t0 = time.monotonic()
-    timeout = cfg.config.runner.timeout_for(pid)
+    timeout = cfg.config.runner.timeout_for(pid) if timeout is None else timeout
     grace = cfg.config.runner.timeout_grace_seconds
     deadline = t0 + timeout
     straggler: threading.Thread | None = None

@@ -9,7 +9,6 @@ step a dead process stopped at, ``abort`` and ``finish`` restore exactly the jou
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import socket
@@ -21,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .. import registry
 from ..adapters.clock import Clock, SystemClock
 from ..adapters.platform import Platform
 from ..alerts import Notifier
@@ -32,7 +30,8 @@ from ..history import History, open_history
 from ..lock import group_lock
 from ..redact import redact
 from ..result import Status, worst
-from ..runner import _call_with_timeout, _RunLog
+from ..runlog import RunLog
+from ..runner import run_one
 from . import plan
 from .halts import make_halt
 from .journal import ABORTED, ACTIVE, DONE, FAILED, FINISHED, SKIPPED, STARTED, Entry, Journal, Window, journal_dir
@@ -156,15 +155,14 @@ class Machine:
 
     def _run_procedures(self, w: Window, ids: list[str], timeout: float, label: str) -> tuple[Status, str,
                                                                                               dict[str, Any]]:
-        ctx = self._ctx(w.id)
         results: dict[str, Any] = {}
         statuses = [Status.OK]
         deadline = time.monotonic() + timeout
         for pid in ids:
-            module = registry.load(pid)
-            settings = self.cfg.procedure_settings.get(pid) or module.Settings()
             left = max(1.0, deadline - time.monotonic())
-            result, _ = _call_with_timeout(functools.partial(module.run, ctx, settings), left)
+            # in a worker process group, stopped at the window's deadline like any run's procedure
+            outcome, _ = run_one(self.cfg, self.history, self.clock, w.id, GROUP, pid, timeout=left)
+            result = outcome.result
             statuses.append(result.status)
             results[pid] = {"status": result.status.value, "summary": result.summary}
             self._record(w, f"{label}.{pid}", result.status, result.summary, self.clock.now(), 0.0,
@@ -202,7 +200,7 @@ class Machine:
                                    pid=os.getpid(), host=self.host)
             self.journal.save(w)
             out = Outcome(w, "")
-            with _RunLog(log_path):
+            with RunLog(log_path):
                 log.info("window %s: emergency maintenance started: %s (deadline %s)", wid, reason,
                          w.deadline.isoformat())
                 try:
@@ -304,8 +302,9 @@ class Machine:
             status, text, data = self._run_procedures(w, s.verify_procedures, s.work.timeout_seconds, "verify")
             bad = [p for p, r in data.get("procedures", {}).items() if r["status"] == Status.CRITICAL.value]
             if bad and not force:
-                raise EmergencyError(f"{', '.join(bad)} CRITICAL ({text}); trading NOT resumed — fix, then "
-                                     "finish again, `finish --force`, or `abort`")
+                # the consequence first: a long health text is cut when shown
+                raise EmergencyError(f"{', '.join(bad)} CRITICAL; trading NOT resumed — fix, then finish again, "
+                                     f"`finish --force`, or `abort` ({text})")
             return status, text, data
 
         if not w.is_done(plan.VERIFY):
@@ -363,7 +362,7 @@ class Machine:
             if w is None:
                 return Outcome(None, f"no active emergency window; nothing to {verb}")
             out = Outcome(w, "")
-            with _RunLog(self.cfg.log_dir / f"{GROUP}_{w.id}.log"):
+            with RunLog(self.cfg.log_dir / f"{GROUP}_{w.id}.log"):
                 try:
                     fn(w, out)
                 except Exception as exc:  # a failed step, or a seam that could not be opened
