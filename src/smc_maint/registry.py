@@ -26,6 +26,7 @@ PROCEDURES: dict[str, str] = {
     "capacity": "smc_maint.procedures.capacity",
     "maintenance-report": "smc_maint.procedures.maintenance_report",
     "restore-test": "smc_maint.procedures.restore_test",
+    "dr-drill": "smc_maint.procedures.dr_drill",
 }
 
 GROUPS: dict[str, list[str]] = {
@@ -44,7 +45,7 @@ GROUPS: dict[str, list[str]] = {
         "performance-review",
         "maintenance-report",  # last: reports on the month, including the runs above
     ],
-    "quarterly": [],
+    "quarterly": ["dr-drill"],
 }
 
 

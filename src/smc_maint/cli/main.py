@@ -159,6 +159,7 @@ def _register_subcommands() -> None:
         backup_cmd,
         dashboard_cmd,
         demo_cmd,
+        dr_cmd,
         k8s_cmd,
         metrics_cmd,
         report_cmd,
@@ -177,6 +178,7 @@ def _register_subcommands() -> None:
     app.add_typer(metrics_cmd.app, name="metrics")
     app.command("db-maintenance")(weekly_cmd.db_maintenance_cmd)
     app.add_typer(backup_cmd.app, name="backup")
+    app.add_typer(dr_cmd.app, name="dr-drill")
 
 
 _register_subcommands()
