@@ -27,6 +27,7 @@ PROCEDURES: dict[str, str] = {
     "maintenance-report": "smc_maint.procedures.maintenance_report",
     "restore-test": "smc_maint.procedures.restore_test",
     "dr-drill": "smc_maint.procedures.dr_drill",
+    "updates-review": "smc_maint.procedures.updates_review",
 }
 
 GROUPS: dict[str, list[str]] = {
@@ -45,7 +46,7 @@ GROUPS: dict[str, list[str]] = {
         "performance-review",
         "maintenance-report",  # last: reports on the month, including the runs above
     ],
-    "quarterly": ["dr-drill"],
+    "quarterly": ["dr-drill", "updates-review"],
 }
 
 

@@ -165,6 +165,7 @@ def _register_subcommands() -> None:
         report_cmd,
         schedule_cmd,
         serve_cmd,
+        updates_cmd,
         weekly_cmd,
     )
 
@@ -179,6 +180,7 @@ def _register_subcommands() -> None:
     app.command("db-maintenance")(weekly_cmd.db_maintenance_cmd)
     app.add_typer(backup_cmd.app, name="backup")
     app.add_typer(dr_cmd.app, name="dr-drill")
+    app.add_typer(updates_cmd.app, name="updates")
 
 
 _register_subcommands()
