@@ -49,7 +49,8 @@ def against_target(value: float, target: float, factor: float) -> Status:
 
 def figures(rto: float, rpo: float, phases: dict[str, float], gap: float | None) -> dict[str, float]:
     out = {"rto_seconds": round(rto, 3), "rpo_seconds": round(rpo, 3)}
-    out.update({f"{name}_seconds": round(phases.get(name, 0.0), 3) for name in PHASES})
+    # dr_phase_seconds.<phase>, not restore_seconds: restore-test's figures keep their own meaning
+    out.update({f"dr_phase_seconds.{name}": round(phases.get(name, 0.0), 3) for name in PHASES})
     if gap is not None:
         out["trades_gap_seconds"] = round(gap, 3)
     return out

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from ..history.store import FigurePoint, History, ResultRow, RunRow
 from ..result import Status
+from .dr_trend import Drill
 from .fmt import day_ranges
 from .month import Month
 from .schedule import UTC_ZONE, next_slot, slots_between
@@ -158,6 +159,7 @@ class MonthlyReport:
     focus: list[str]
     vulnerabilities: dict[str, float]
     charts: dict[str, Any]
+    dr_drills: list[Drill] = field(default_factory=list)  # every recorded drill up to the period's end
 
     @property
     def scheduled_total(self) -> int:
