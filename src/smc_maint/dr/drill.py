@@ -185,6 +185,8 @@ def run_drill(cfg: LoadedConfig, store: BackupStore, settings: DrDrillSettings, 
               on_plan: Callable[[Plan], None] | None = None) -> DrillReport:
     """Run the whole drill. Raises RestoreTestFailed / SafetyRefusal / PlatformError for a drill that
     could not go on; cleanup and the undo of the outage happen on every path."""
+    if settings.simulate_outage and settings.confirmed_namespace is None and not settings.allow_scheduled_outage:
+        raise SafetyRefusal(str(outage.confirmation_refusal(cfg.config.platform.namespace, None, False)))
     leftovers = recover(cfg, platform)
     info = pick(store, settings.backup_id)
     prod_ns = platform().namespace if (settings.simulate_outage or mode == "kubernetes") else ""
