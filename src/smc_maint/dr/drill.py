@@ -112,17 +112,15 @@ def _alive(pid: int) -> bool:
     return pid != os.getpid() and psutil.pid_exists(pid)
 
 
-def recover(cfg: LoadedConfig, platform: Callable[[], Platform], *, include_kept: bool = True) -> list[str]:
+def recover(cfg: LoadedConfig, platform: Callable[[], Platform]) -> list[str]:
     """Undo what an earlier drill left (production replica counts first, then its DR namespace) and
     remove scratch leftovers; returns what it did. Raises SafetyRefusal while that drill still runs."""
     done: list[str] = []
     path = journal_path(cfg)
     journal = jr.load(path)
     if journal is not None:
-        if _alive(journal.pid) and journal.pid != os.getpid():
+        if _alive(journal.pid):
             raise SafetyRefusal(f"drill {journal.drill_id} (pid {journal.pid}) is still running")
-        if journal.kept and not include_kept:
-            return done
         failures: list[str] = []
         if journal.pending_scale():
             before = [f"{w.kind}/{w.name} -> {w.replicas}" for w in journal.pending_scale()]
@@ -208,47 +206,49 @@ def run_drill(cfg: LoadedConfig, store: BackupStore, settings: DrDrillSettings, 
         if journal.pending_scale():
             report.restore_failures = outage.restore(platform(), journal, path)
 
-    with always("production replica counts", undo_outage):
-        marker, prod_max = _production_facts(cfg, run_id)  # right before the simulated loss
-        if settings.simulate_outage:
-            outage.scale_down(platform(), settings.production_workloads, journal, path)
-            report.scaled = [f"{w.kind}/{w.name}: {w.replicas} -> 0" for w in journal.scaled]
-        t_loss = time.monotonic()
-        ns_cm: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
-        t0 = time.monotonic()
-        if mode == "kubernetes":
-            ns_cm = _dr_namespace(platform(), settings, journal, path, objects, report)
-        with ns_cm:
-            bring_up = time.monotonic() - t0
-            with restored(cfg, store, settings, now=now, info=info) as (target, rt):
-                report.differences = rt.differences
-                report.phases = {"fetch": rt.download_seconds, "restore": rt.restore_seconds,
-                                 "verify": rt.verify_seconds}
-                t1 = time.monotonic()
-                deadline = t1 + settings.health_deadline_seconds
-                if mode == "kubernetes":
-                    _, problems = wait_workloads(platform(), settings.dr_namespace, deadline)
-                    report.health_problems += problems
-                report.phases["bring_up"] = bring_up + rt.target_seconds + (time.monotonic() - t1)
-                t2 = time.monotonic()
-                try:
-                    copy = database_facts(target.db)
-                except Exception as exc:
-                    report.health_problems.append(f"DR database: {type(exc).__name__}: {exc}")
-                    copy = None
-                probes = probe_until(list(settings.health_urls), deadline) if settings.health_urls else []
-                report.health_problems += [f"{p.name}: {p.reason}" for p in probes if not p.ok]
-                report.phases["health"] = time.monotonic() - t2
-                report.rto_seconds = time.monotonic() - t_loss
-                if copy is not None:
-                    theirs = markers.newest(copy.markers)
-                    report.rpo = RpoFacts(marker.written_at, any(m.id == marker.id and m.run_id == marker.run_id
-                                                                 for m in copy.markers),
-                                          theirs.written_at if theirs else None, info.created_at, prod_max,
-                                          copy.max_trade)
+    try:
+        with always("production replica counts", undo_outage):
+            marker, prod_max = _production_facts(cfg, run_id)  # right before the simulated loss
+            if settings.simulate_outage:
+                outage.scale_down(platform(), settings.production_workloads, journal, path)
+                report.scaled = [f"{w.kind}/{w.name}: {w.replicas} -> 0" for w in journal.scaled]
+            t_loss = time.monotonic()
+            ns_cm: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+            t0 = time.monotonic()
+            if mode == "kubernetes":
+                ns_cm = _dr_namespace(platform(), settings, journal, path, objects, report)
+            with ns_cm:
+                bring_up = time.monotonic() - t0
+                with restored(cfg, store, settings, now=now, info=info) as (target, rt):
+                    report.differences = rt.differences
+                    report.phases = {"fetch": rt.download_seconds, "restore": rt.restore_seconds,
+                                     "verify": rt.verify_seconds}
+                    t1 = time.monotonic()
+                    deadline = t1 + settings.health_deadline_seconds
+                    if mode == "kubernetes":
+                        _, problems = wait_workloads(platform(), settings.dr_namespace, deadline)
+                        report.health_problems += problems
+                    report.phases["bring_up"] = bring_up + rt.target_seconds + (time.monotonic() - t1)
+                    t2 = time.monotonic()
+                    try:
+                        left = max(1.0, deadline - time.monotonic())
+                        copy = database_facts(target.db.model_copy(update={"statement_timeout_seconds": left}))
+                    except Exception as exc:
+                        report.health_problems.append(f"DR database: {type(exc).__name__}: {exc}")
+                        copy = None
+                    probes = probe_until(list(settings.health_urls), deadline) if settings.health_urls else []
+                    report.health_problems += [f"{p.name}: {p.reason}" for p in probes if not p.ok]
+                    report.phases["health"] = time.monotonic() - t2
+                    report.rto_seconds = time.monotonic() - t_loss
+                    if copy is not None:
+                        theirs = markers.newest(copy.markers)
+                        found = any(m.id == marker.id and m.run_id == marker.run_id for m in copy.markers)
+                        report.rpo = RpoFacts(marker.written_at, found, theirs.written_at if theirs else None,
+                                              info.created_at, prod_max, copy.max_trade)
+    finally:
+        if not journal.pending_scale() and journal.dr_namespace is None:
+            jr.clear(path)  # nothing left to undo (else the next run or `dr-drill recover` does it)
     if report.rpo is not None:
         log.info("drill %s: RTO %.1f s, RPO %.1f s (trades gap %s)", run_id, report.rto_seconds,
                  report.rpo_seconds, trades_gap_seconds(report.rpo))
-    if not journal.pending_scale() and journal.dr_namespace is None:
-        jr.clear(path)
     return report
