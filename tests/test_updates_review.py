@@ -180,3 +180,20 @@ def test_refresh_eol_validates_and_replaces(make_config: Callable[..., LoadedCon
     assert done.value.code == 78
     assert "eol" in capsys.readouterr().err
     assert eol.load(cfg.home).snapshot_date == date(2026, 12, 1)  # the good data stays
+
+
+def test_review_lists_dependency_majors_from_the_dependencies_reports(make_config: Callable[..., LoadedConfig],
+                                                                      tmp_path: Path) -> None:
+    report = tmp_path / "pip-outdated.json"
+    report.write_text(json.dumps([{"name": "fastapi", "version": "0.110.0", "latest_version": "0.115.2"},
+                                  {"name": "pandas", "version": "1.5.3", "latest_version": "2.2.3"}]))
+    cfg = make_config({"procedures": {
+        "updates-review": {"query_registries": False, "eol_data_max_age_days": 3650},
+        "dependencies": {"reports": [{"kind": "pip-outdated", "path": str(report), "component": "trading-engine"}]}}})
+    settings = cfg.settings_for("updates-review")
+    assert isinstance(settings, updates_review.Settings)
+    result = updates_review.run(_ctx(cfg, datetime(2026, 12, 4, tzinfo=UTC)), settings)
+    assert [(d["name"], d["current"], d["latest"]) for d in result.details["dependency_majors"]] == \
+        [("pandas", "1.5.3", "2.2.3")]
+    assert "1 dependency major update(s): pandas 1.5.3 -> 2.2.3" in result.summary
+    assert result.figures["dependency_major_updates"] == 1

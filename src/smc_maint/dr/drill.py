@@ -179,8 +179,7 @@ def _production_facts(cfg: LoadedConfig, run_id: str) -> tuple[markers.Marker, d
 
 
 def run_drill(cfg: LoadedConfig, store: BackupStore, settings: DrDrillSettings, *, run_id: str,
-              platform: Callable[[], Platform], mode: str, now: datetime,
-              on_plan: Callable[[Plan], None] | None = None) -> DrillReport:
+              platform: Callable[[], Platform], mode: str, now: datetime) -> DrillReport:
     """Run the whole drill. Raises RestoreTestFailed / SafetyRefusal / PlatformError for a drill that
     could not go on; cleanup and the undo of the outage happen on every path."""
     if settings.simulate_outage and settings.confirmed_namespace is None and not settings.allow_scheduled_outage:
@@ -191,8 +190,6 @@ def run_drill(cfg: LoadedConfig, store: BackupStore, settings: DrDrillSettings, 
     objects = dr_manifests.load(settings.manifests_dir, settings.dr_namespace) \
         if mode == "kubernetes" and settings.manifests_dir is not None else []
     plan = make_plan(cfg, store, settings, info, mode, prod_ns)
-    if on_plan:
-        on_plan(plan)
     report = DrillReport(plan, leftovers_removed=leftovers, kept=settings.keep and mode == "kubernetes")
     if settings.simulate_outage:
         why = outage.confirmation_refusal(prod_ns, settings.confirmed_namespace, settings.allow_scheduled_outage)

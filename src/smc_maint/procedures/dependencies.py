@@ -45,7 +45,8 @@ class Settings(Section):
     tool_timeout_seconds: float = Field(300, gt=0)
 
 
-def _collect(settings: Settings) -> tuple[reports.Parsed, list[str]]:
+def collect(settings: Settings) -> tuple[reports.Parsed, list[str]]:
+    """Every configured report and tool, parsed and merged (updates-review reads the majors too)."""
     merged = reports.Parsed()
     errors: list[str] = []
     sources: list[tuple[str, str, Any]] = []
@@ -132,7 +133,7 @@ def summarize(parsed: reports.Parsed, errors: list[str], image_refs: list[images
 
 
 def run(ctx: Context, settings: Settings) -> Result:
-    parsed, errors = _collect(settings)
+    parsed, errors = collect(settings)
     refs, notes = images.from_manifests(settings.manifests)
     errors.extend(notes)
     return summarize(parsed, errors, refs, settings)

@@ -25,6 +25,8 @@ from ..context import Context
 from ..registry import GROUPS
 from ..result import Result, Status, worst
 from ..updates import baseline, eol, pg_release, tags
+from .dependencies import Settings as DependenciesSettings
+from .dependencies import collect as collect_dependencies
 from .pgbouncer import Settings as PgbouncerSettings
 
 
@@ -150,6 +152,16 @@ def _image_updates(images: list[str], settings: Settings, notes: list[str]) -> l
     return rows
 
 
+def dependency_majors(ctx: Context, notes: list[str]) -> list[dict[str, Any]]:
+    """Major updates among the platform's packages, from the dependencies procedure's reports and tools."""
+    deps = ctx.cfg.procedure_settings.get("dependencies")
+    if not isinstance(deps, DependenciesSettings) or not (deps.reports or deps.tools):
+        return []
+    parsed, errors = collect_dependencies(deps)
+    notes.extend(f"dependencies: {e}" for e in errors)
+    return [asdict(o) for o in parsed.outdated if o.major]
+
+
 def run(ctx: Context, settings: Settings) -> Result:
     now = ctx.clock.now()
     today = now.date()
@@ -170,16 +182,19 @@ def run(ctx: Context, settings: Settings) -> Result:
     next_pg = pg_release.next_minor_release(today)
     image_rows = _image_updates(_images(ctx, settings, notes), settings, notes)
     majors = [r["image"] for r in image_rows if r.get("newer") and r["newer"]["major"]]
+    dep_majors = dependency_majors(ctx, notes)
     changes = baseline.compute(ctx.history, now, [g for g in GROUPS if GROUPS[g]])
     figures: dict[str, float] = {f"{baseline.PREFIX}{c.key}": round(c.value, 3) for c in changes}
     for v in verdicts:
         if v.days_to_eol is not None:
             figures[f"eol_days.{v.product}"] = float(v.days_to_eol)
     figures["images_with_major_update"] = float(len(majors))
+    figures["dependency_major_updates"] = float(len(dep_majors))
     details: dict[str, Any] = {
         "versions": versions, "eol_snapshot_date": snapshot.snapshot_date.isoformat(), "eol_source": snapshot.source,
         "eol": [{**asdict(v), "eol": v.eol.isoformat() if v.eol else None} for v in verdicts],
         "next_postgresql_minor_release": next_pg.isoformat(), "images": image_rows,
+        "dependency_majors": dep_majors,
         "baseline": [{"key": c.key, "value": c.value, "previous": c.previous,
                       "change_percent": round(c.percent, 1) if c.percent is not None else None} for c in changes],
         "problems": lines, "notes": notes,
@@ -192,6 +207,9 @@ def run(ctx: Context, settings: Settings) -> Result:
     parts.append(f"next PostgreSQL minor release {next_pg}")
     if majors:
         parts.append(f"major image updates: {', '.join(majors)}")
+    if dep_majors:
+        parts.append(f"{len(dep_majors)} dependency major update(s): " +
+                     ", ".join(f"{d['name']} {d['current']} -> {d['latest']}" for d in dep_majors[:5]))
     if not versions:
         statuses.append(Status.UNKNOWN)
     return Result(worst(statuses), "; ".join(parts), details, figures)
