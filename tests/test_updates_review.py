@@ -185,7 +185,7 @@ def test_refresh_eol_validates_and_replaces(make_config: Callable[..., LoadedCon
 def test_review_lists_dependency_majors_from_the_dependencies_reports(make_config: Callable[..., LoadedConfig],
                                                                       tmp_path: Path) -> None:
     report = tmp_path / "pip-outdated.json"
-    report.write_text(json.dumps([{"name": "fastapi", "version": "0.110.0", "latest_version": "0.115.2"},
+    report.write_text(json.dumps([{"name": "fastapi", "version": "0.110.0", "latest_version": "0.110.3"},
                                   {"name": "pandas", "version": "1.5.3", "latest_version": "2.2.3"}]))
     cfg = make_config({"procedures": {
         "updates-review": {"query_registries": False, "eol_data_max_age_days": 3650},
