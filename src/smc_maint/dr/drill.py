@@ -25,12 +25,13 @@ from ..backups.restore import Difference
 from ..backups.restore_test import pick, restored
 from ..backups.stale import reap
 from ..config.loader import LoadedConfig
+from ..config.model import DatabaseConfig
 from ..errors import SafetyRefusal
 from ..stores.base import BackupStore
 from . import journal as jr
 from . import manifests as dr_manifests
 from . import outage
-from .health import database_facts, max_trade, probe_until, wait_workloads
+from .health import CopyFacts, database_facts, max_trade, probe_until, wait_workloads
 from .measure import RpoFacts, rpo_seconds, trades_gap_seconds
 from .settings import DrDrillSettings
 
@@ -70,6 +71,7 @@ class DrillReport:
     restore_failures: list[str] = field(default_factory=list)
     leftovers_removed: list[str] = field(default_factory=list)
     kept: bool = False
+    copy: CopyFacts | None = None  # what the DR copy holds (None: its database did not answer)
 
     @property
     def rpo_seconds(self) -> float:
@@ -178,6 +180,37 @@ def _production_facts(cfg: LoadedConfig, run_id: str) -> tuple[markers.Marker, d
         return marker, max_trade(conn)
 
 
+def _check_target(platform: Callable[[], Platform], settings: DrDrillSettings, mode: str, db: DatabaseConfig,
+                  report: DrillReport, bring_up_so_far: float) -> None:
+    """DR workloads available, the DR database answering, the DR URLs healthy: all within one deadline.
+    Fills the report's problems, the bring-up and health phases and what the copy holds."""
+    t1 = time.monotonic()
+    deadline = t1 + settings.health_deadline_seconds
+    if mode == "kubernetes":
+        _, problems = wait_workloads(platform(), settings.dr_namespace, deadline)
+        report.health_problems += problems
+    report.phases["bring_up"] = bring_up_so_far + (time.monotonic() - t1)
+    t2 = time.monotonic()
+    try:
+        left = max(1.0, deadline - time.monotonic())
+        report.copy = database_facts(db.model_copy(update={"statement_timeout_seconds": left}))
+    except Exception as exc:
+        report.health_problems.append(f"DR database: {type(exc).__name__}: {exc}")
+    probes = probe_until(list(settings.health_urls), deadline) if settings.health_urls else []
+    report.health_problems += [f"{p.name}: {p.reason}" for p in probes if not p.ok]
+    report.phases["health"] = time.monotonic() - t2
+
+
+def _rpo(report: DrillReport, marker: markers.Marker, prod_max: datetime | None, info: BackupInfo
+         ) -> RpoFacts | None:
+    if report.copy is None:
+        return None
+    theirs = markers.newest(report.copy.markers)
+    found = any(m.id == marker.id and m.run_id == marker.run_id for m in report.copy.markers)
+    return RpoFacts(marker.written_at, found, theirs.written_at if theirs else None, info.created_at, prod_max,
+                    report.copy.max_trade)
+
+
 def run_drill(cfg: LoadedConfig, store: BackupStore, settings: DrDrillSettings, *, run_id: str,
               platform: Callable[[], Platform], mode: str, now: datetime) -> DrillReport:
     """Run the whole drill. Raises RestoreTestFailed / SafetyRefusal / PlatformError for a drill that
@@ -211,37 +244,17 @@ def run_drill(cfg: LoadedConfig, store: BackupStore, settings: DrDrillSettings, 
                 report.scaled = [f"{w.kind}/{w.name}: {w.replicas} -> 0" for w in journal.scaled]
             t_loss = time.monotonic()
             ns_cm: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
-            t0 = time.monotonic()
             if mode == "kubernetes":
                 ns_cm = _dr_namespace(platform(), settings, journal, path, objects, report)
             with ns_cm:
-                bring_up = time.monotonic() - t0
+                bring_up = time.monotonic() - t_loss  # the DR namespace and its manifests
                 with restored(cfg, store, settings, now=now, info=info) as (target, rt):
                     report.differences = rt.differences
                     report.phases = {"fetch": rt.download_seconds, "restore": rt.restore_seconds,
                                      "verify": rt.verify_seconds}
-                    t1 = time.monotonic()
-                    deadline = t1 + settings.health_deadline_seconds
-                    if mode == "kubernetes":
-                        _, problems = wait_workloads(platform(), settings.dr_namespace, deadline)
-                        report.health_problems += problems
-                    report.phases["bring_up"] = bring_up + rt.target_seconds + (time.monotonic() - t1)
-                    t2 = time.monotonic()
-                    try:
-                        left = max(1.0, deadline - time.monotonic())
-                        copy = database_facts(target.db.model_copy(update={"statement_timeout_seconds": left}))
-                    except Exception as exc:
-                        report.health_problems.append(f"DR database: {type(exc).__name__}: {exc}")
-                        copy = None
-                    probes = probe_until(list(settings.health_urls), deadline) if settings.health_urls else []
-                    report.health_problems += [f"{p.name}: {p.reason}" for p in probes if not p.ok]
-                    report.phases["health"] = time.monotonic() - t2
+                    _check_target(platform, settings, mode, target.db, report, bring_up + rt.target_seconds)
                     report.rto_seconds = time.monotonic() - t_loss
-                    if copy is not None:
-                        theirs = markers.newest(copy.markers)
-                        found = any(m.id == marker.id and m.run_id == marker.run_id for m in copy.markers)
-                        report.rpo = RpoFacts(marker.written_at, found, theirs.written_at if theirs else None,
-                                              info.created_at, prod_max, copy.max_trade)
+                    report.rpo = _rpo(report, marker, prod_max, info)
     finally:
         if not journal.pending_scale() and journal.dr_namespace is None:
             jr.clear(path)  # nothing left to undo (else the next run or `dr-drill recover` does it)
