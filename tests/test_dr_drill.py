@@ -308,3 +308,57 @@ def test_recover_refuses_while_the_drill_still_runs(tmp_path: Path, backup_confi
         sleeper.kill()
         sleeper.wait()
     time.sleep(0)
+
+
+def test_sigterm_mid_drill_removes_the_dr_target(backup_config: Callable[..., LoadedConfig],
+                                                 tmp_path: Path) -> None:
+    from smc_maint.embedded.postgres import free_port
+
+    # an unreachable DR health URL keeps the drill in its health phase, scratch server up
+    cfg = _drill_cfg(backup_config, health_urls=[{"name": "api", "url": f"http://127.0.0.1:{free_port()}/h",
+                                                  "timeout_seconds": 1}], health_deadline_seconds=120)
+    create_backup(cfg, open_store(cfg))
+    assert cfg.source is not None
+    child = subprocess.Popen([sys.executable, "-m", "smc_maint", "dr-drill", "-c", str(cfg.source)], cwd=ROOT,
+                             env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             stdin=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: bool(_scratch_servers(cfg)) or child.poll() is not None, "the DR scratch server", 120)
+        assert child.poll() is None
+        child.send_signal(signal.SIGTERM)
+        child.wait(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 130
+    assert _scratch_servers(cfg) == []
+    work = cfg.config.backup.work_dir
+    assert work is not None
+    assert [p for p in work.rglob("*") if p.name != "scratch"] == []
+    left = jr.load(jr.path_in(cfg.home))
+    assert left is None or left.empty  # nothing to undo; the next run clears the file
+
+
+def _report(rto: float, rpo_hours: float) -> drill.DrillReport:
+    plan = drill.Plan("b1", T0, "store", "local", "scratch", None, [], [], [])
+    facts = RpoFacts(T0, False, None, T0 - timedelta(hours=rpo_hours), T0, T0)
+    return drill.DrillReport(plan, phases={"restore": rto / 2}, rto_seconds=rto, rpo=facts)
+
+
+@pytest.mark.parametrize(("rto", "rpo_hours", "status"), [
+    (50, 1, Status.OK), (150, 1, Status.WARNING), (250, 1, Status.CRITICAL),
+    (50, 5, Status.WARNING), (50, 9, Status.CRITICAL)])
+def test_judge_weighs_rto_and_rpo_against_targets(rto: float, rpo_hours: float, status: Status) -> None:
+    settings = dr_drill.Settings(rto_target_seconds=100, rpo_target_seconds=4 * 3600, critical_factor=2)
+    result = dr_drill.judge(_report(rto, rpo_hours), settings)
+    assert result.status is status
+    assert result.figures["rto_seconds"] == rto and result.figures["rpo_seconds"] == rpo_hours * 3600
+    assert result.figures["dr_phase_seconds.restore"] == rto / 2
+
+
+def test_judge_unrestored_production_is_critical_first() -> None:
+    report = _report(50, 1)
+    report.restore_failures = ["Deployment/api in smc-trading -> 3: forbidden"]
+    result = dr_drill.judge(report, dr_drill.Settings())
+    assert result.status is Status.CRITICAL and "dr-drill recover" in result.summary

@@ -62,7 +62,7 @@ def judge(report: drill.DrillReport, settings: DrDrillSettings) -> Result:
     figs["dr_ok"] = 1.0
     status = worst([rto_s, rpo_s])
     text = (f"DR drill from {report.plan.backup_id}: healthy after RTO {report.rto_seconds:.1f} s "
-            f"(target {settings.rto_target_seconds:g}) , RPO {rpo:.0f} s (target {settings.rpo_target_seconds:g})")
+            f"(target {settings.rto_target_seconds:g}), RPO {rpo:.0f} s (target {settings.rpo_target_seconds:g})")
     if status is not Status.OK:
         over = [n for n, s in (("RTO", rto_s), ("RPO", rpo_s)) if s is not Status.OK]
         text += f"; {' and '.join(over)} over target"
