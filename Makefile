@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint system-deps clean
+.PHONY: demo test time-matrix lint system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ lint: $(VENV)/.test
 
 test: $(VENV)/.test system-deps lint
 	$(BIN)/pytest -q
+
+# The time-sensitive tests again at simulated dates (month/year ends, a leap day, both DST changes).
+time-matrix: $(VENV)/.test system-deps
+	bash scripts/time-matrix
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -213,3 +213,23 @@ def sample_group(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(registry, "PROCEDURES", {**registry.PROCEDURES, **procs})
     monkeypatch.setattr(registry, "GROUPS", {**registry.GROUPS, "test": list(procs)})
     yield
+
+
+# Modules whose tests decide on dates and times: scripts/time-matrix runs them at simulated dates
+# (month and year ends, a leap day, the DST changes), so none of them may depend on today's date.
+TIME_SENSITIVE_MODULES = frozenset({
+    "test_schedule_catchup", "test_schedule_cli", "test_schedule_replicas", "test_schedule_slots",
+    "test_scheduler_daemon", "test_systemd_units", "test_health", "test_health_missed_runs",
+    "test_daily_decisions", "test_reporting_monthly", "test_reporting_metrics", "test_reporting_grafana",
+    "test_reporting_units", "test_maintenance_report_procedure", "test_history_reporting_queries",
+    "test_web_dashboard", "test_retention", "test_backup_procedure", "test_backup_verify", "test_certificates",
+    "test_capacity", "test_trading_procedures", "test_trading_figures", "test_days", "test_metrics_snapshot",
+    "test_activity_gate", "test_updates_review", "test_dr_reporting",
+})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is not None and module.__name__.rsplit(".", 1)[-1] in TIME_SENSITIVE_MODULES:
+            item.add_marker(pytest.mark.timesensitive)

@@ -51,6 +51,8 @@ def run_at(cfg: LoadedConfig, group: str, at: datetime, **kw: Any) -> RunOutcome
 
 
 OCT = datetime(2026, 10, 1, tzinfo=UTC)
+# "now" for readers of the recorded October (dashboard, /metrics, reports): the morning after its last run.
+AFTER_OCTOBER = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
 MISSED_DAY = 14          # no daily run at all on 2026-10-14
 API_DOWN_DAY = 21        # health critical on 2026-10-21 (api down), ok again the next day
 STALE_BACKUP_DAY = 9     # backup-verify: newest backup stale, emergency backup taken (warning)

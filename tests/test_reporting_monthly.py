@@ -98,7 +98,7 @@ def test_a_month_without_runs_says_so_instead_of_inventing(make_config: Callable
     md = render(report, "md")
     assert "from 0 recorded runs" in md
     assert "No restore test was recorded this month." in md
-    assert "health: 0/30 days" in md
+    assert "health: 0/0 days" in md  # an empty history owes nothing (one rule with missed-run detection)
     assert "Backup success rate: no backup checks recorded" in md
     assert not PLACEHOLDERS.search(md)
     assert "no data recorded in this period" in render(report, "html")
@@ -132,9 +132,13 @@ def test_a_slot_whose_period_is_still_open_is_pending_not_missed(
     cfg = make_config()
     for day in (1, 2, 4):
         run_at(cfg, "daily", datetime(2026, 10, day, 2, tzinfo=UTC))
-    report = monthly_report(cfg, open_history(cfg), Month(2026, 10), datetime(2026, 10, 5, 10, tzinfo=UTC))
+    # 02:30: the 5th's 02:00 slot is within its 60-minute grace (as health sees it): pending, not missed
+    report = monthly_report(cfg, open_history(cfg), Month(2026, 10), datetime(2026, 10, 5, 2, 30, tzinfo=UTC))
     health = next(c for c in report.completions if c.procedure == "health")
     assert (health.completed, health.scheduled, health.missed) == (3, 4, ["2026-10-03"])  # the 5th is pending
+    later = monthly_report(cfg, open_history(cfg), Month(2026, 10), datetime(2026, 10, 5, 3, 30, tzinfo=UTC))
+    health = next(c for c in later.completions if c.procedure == "health")
+    assert health.missed == ["2026-10-03", "2026-10-05"]  # past its grace: missed, as health says
     assert not report.complete_month and "(month in progress)" in render(report, "md")
 
 
@@ -160,7 +164,42 @@ def test_a_fresh_install_missed_nothing_before_its_first_run(make_config: Callab
     hist.begin_run("first", "daily", first, ["health"], trigger="scheduled", slot=first.replace(second=0))
     hist.add_result("first", "health", "ok", "fine", first, 1.0, {}, {})
     hist.finish_run("first", "ok", first, 1.0)
-    report = monthly_report(cfg, hist, Month(2026, 11), datetime(2026, 11, 22, 10, tzinfo=UTC))
+    report = monthly_report(cfg, hist, Month(2026, 11), datetime(2026, 11, 22, 2, 30, tzinfo=UTC))
     health = next(c for c in report.completions if c.procedure == "health")
     assert (health.scheduled, health.completed) == (2, 1)  # the 20th done, the 21st missed, the 22nd pending
     assert health.missed == ["2026-11-21"]
+
+
+def test_a_month_before_history_began_owes_nothing(make_config: Callable[..., LoadedConfig],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default report (last month) on a fresh install: nothing missed, nothing to recommend about it."""
+    install(monkeypatch, GROUPS, SCRIPTS)
+    cfg = make_config()
+    hist = open_history(cfg)
+    first = datetime(2026, 11, 3, 2, 0, 5, tzinfo=UTC)
+    hist.begin_run("first", "daily", first, ["health"], trigger="scheduled", slot=first.replace(second=0))
+    hist.add_result("first", "health", "ok", "fine", first, 1.0, {}, {})
+    hist.finish_run("first", "ok", first, 1.0)
+    report = monthly_report(cfg, hist, Month(2026, 10), datetime(2026, 11, 4, 10, tzinfo=UTC))
+    assert all(c.scheduled == 0 and c.missed == [] for c in report.completions)
+    assert not any("missed" in r for r in report.recommendations), report.recommendations
+    assert "missed" not in render(report, "md").lower()
+
+
+def test_report_and_health_agree_on_what_was_missed(make_config: Callable[..., LoadedConfig],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """One definition: the report's missed days of the daily group are health's missed daily slots."""
+    from smc_maint.scheduling.missed import missed_run_findings
+
+    install(monkeypatch, GROUPS, SCRIPTS)
+    cfg = make_config()
+    for day in (3, 4, 7, 9):
+        run_at(cfg, "daily", datetime(2026, 11, day, 2, tzinfo=UTC))
+    now = datetime(2026, 11, 10, 10, tzinfo=UTC)
+    report = monthly_report(cfg, open_history(cfg), Month(2026, 11), now)
+    health = next(c for c in report.completions if c.procedure == "health")
+    found = missed_run_findings(cfg, open_history(cfg), now)
+    daily = sorted(f.slot.date().isoformat() for f in found if f.group == "daily")
+    assert health.missed == ["2026-11-05", "2026-11-06", "2026-11-08", "2026-11-10"]
+    # health reports what is outstanding after the last good slot (the 9th): the 10th, past its grace
+    assert [d for d in health.missed if d > "2026-11-09"] == daily == ["2026-11-10"]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
+from smc_maint.adapters.clock import FixedClock
 from smc_maint.config.loader import LoadedConfig
 from smc_maint.procedures import performance_review as pr
 from smc_maint.result import Status
@@ -18,14 +19,16 @@ from .conftest import PgServer
 
 def test_trading_summary_matches_an_independent_query(make_config: Callable[..., LoadedConfig], pg: PgServer,
                                                       trading_db: str) -> None:
-    outcome = run_group(make_config(), "daily", only=["trading-summary"])
+    now = datetime.now(UTC).replace(microsecond=0)  # the demo data ends at the real now; pinned for the run
+    outcome = run_group(make_config(), "daily", only=["trading-summary"], clock=FixedClock(now))
     (res,) = outcome.procedures
     assert res.result.status is Status.OK
     days = res.result.details["days"]
     with pg.connect(trading_db) as conn:
         expected = conn.execute(
             """SELECT count(*), sum(pnl) FROM trades WHERE status = 'filled'
-               AND ("timestamp" AT TIME ZONE 'UTC')::date >= (now() AT TIME ZONE 'UTC')::date - 6""").fetchone()
+               AND ("timestamp" AT TIME ZONE 'UTC')::date >= %s::date - 6 AND "timestamp" <= %s""",
+            (now.date(), now)).fetchone()
     assert expected is not None
     assert sum(d["trades"] for d in days) == expected[0]
     assert sum(d["total_pnl"] for d in days) == pytest.approx(float(expected[1]))
@@ -58,8 +61,10 @@ def test_sharpe_is_annualised_on_daily_returns_not_per_trade() -> None:
 def test_days_without_trades_count_as_zero_returns() -> None:
     start = date(2026, 11, 1)
     returns = pr.daily_returns({date(2026, 11, 1): 1000.0, date(2026, 11, 3): -500.0}, start, 4, 100_000)
-    assert returns == [0.01, 0.0, -0.005, 0.0]
-    assert pr.max_drawdown(returns) == pytest.approx(0.005)
+    assert returns == [0.01, 0.0, -500 / 101_000, 0.0]  # on the equity at the start of each day
+    assert pr.max_drawdown(returns) == pytest.approx(500 / 101_000)
+    assert pr.max_drawdown_of_capital(returns) == pytest.approx(0.005)
+    assert pr.total_return(returns) == pytest.approx(0.005)
 
 
 def test_performance_review_on_real_data(make_config: Callable[..., LoadedConfig]) -> None:

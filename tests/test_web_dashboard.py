@@ -10,12 +10,13 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from smc_maint.adapters.clock import FixedClock
 from smc_maint.config.loader import LoadedConfig
 from smc_maint.history import open_history
 from smc_maint.web.app import DashboardApp
 from smc_maint.web.server import start_in_thread
 
-from .obs_history import GROUPS, SCRIPTS, install, record_october
+from .obs_history import AFTER_OCTOBER, GROUPS, SCRIPTS, install, record_october
 
 TOKEN = "tok-" + "5f1d2c3b4a5e6f708192a3b4c5d6e7f8"
 HOOK = "https://hooks.slack.com/services/T0/B0/obs-secret-hook"
@@ -30,7 +31,7 @@ def served(make_config: Callable[..., LoadedConfig], monkeypatch: pytest.MonkeyP
     cfg = make_config({"serve": {"token_env": "OBS_SERVE_TOKEN"},
                        "alerts": {"channels": {"default": {"url_env": "OBS_HOOK"}}, "attempts": 1}})
     record_october(cfg)
-    server, url = start_in_thread(DashboardApp(cfg))
+    server, url = start_in_thread(DashboardApp(cfg, clock=FixedClock(AFTER_OCTOBER)))
     yield cfg, url
     server.shutdown()
     server.server_close()

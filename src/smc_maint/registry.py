@@ -28,6 +28,7 @@ PROCEDURES: dict[str, str] = {
     "restore-test": "smc_maint.procedures.restore_test",
     "dr-drill": "smc_maint.procedures.dr_drill",
     "updates-review": "smc_maint.procedures.updates_review",
+    "security-audit": "smc_maint.procedures.security_audit",
 }
 
 GROUPS: dict[str, list[str]] = {
@@ -43,6 +44,7 @@ GROUPS: dict[str, list[str]] = {
     "weekly": ["db-maintenance", "pgbouncer", "certificates", "dependencies", "capacity"],
     "monthly": [
         "restore-test",
+        "security-audit",
         "performance-review",
         "maintenance-report",  # last: reports on the month, including the runs above
     ],

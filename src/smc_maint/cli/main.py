@@ -156,6 +156,7 @@ def config_init(
 def _register_subcommands() -> None:
     """Sub-applications live in their own modules; each adds itself here."""
     from . import (
+        audit_cmd,
         backup_cmd,
         dashboard_cmd,
         demo_cmd,
@@ -181,6 +182,7 @@ def _register_subcommands() -> None:
     app.add_typer(backup_cmd.app, name="backup")
     app.add_typer(dr_cmd.app, name="dr-drill")
     app.add_typer(updates_cmd.app, name="updates")
+    app.command("audit")(audit_cmd.audit)
 
 
 _register_subcommands()

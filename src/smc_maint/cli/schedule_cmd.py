@@ -141,6 +141,50 @@ def missed(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     raise typer.Exit(worst(codes[f.severity] for f in findings).exit_code if findings else 0)
 
 
+@app.command("suggest")
+def suggest_cmd(
+    days: Annotated[int, typer.Option("--days", min=7, max=366, help="days of trades to learn from")] = 90,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Quiet windows for the heavy procedures, from the platform's own trading activity per hour of the week."""
+    from .. import registry
+    from ..adapters.postgres import DatabaseUnavailable, connect
+    from ..scheduling import quiet
+    from ..scheduling.activity import read_heat_map
+
+    cfg = load_config(config)
+    now = datetime.now(UTC)
+    tz = cfg.config.zone()
+    try:
+        with connect(cfg.config.database) as conn:
+            heat = read_heat_map(conn, now, days, tz)
+    except DatabaseUnavailable as exc:
+        err.print(f"database unreachable: {exc}", markup=False)
+        raise typer.Exit(Status.CRITICAL.exit_code) from None
+    hist = open_history(cfg)
+    heavy = {pid: registry.group_of(pid) for pid in cfg.config.schedule.gate.procedures}
+    groups = {pid: g for pid, g in heavy.items() if g}
+    durations = {pid: [r.duration_seconds for r in hist.procedure_results(pid, limit=30)
+                       if r.status in ("ok", "warning")] for pid in groups}
+    found = quiet.suggest(heat, durations, groups, tz, cfg.config.schedule.zone(), now)
+    if as_json:
+        _emit({"days": days, "timezone": tz.key, "trades": round(heat.total_trades * days / 7),
+               "heat_map": {"trades_per_hour": [list(heat.trades[d * 24:(d + 1) * 24]) for d in range(7)],
+                            "notional_per_hour": [list(heat.notional[d * 24:(d + 1) * 24]) for d in range(7)]},
+               "suggestions": [x.to_json() for x in found]})
+        return
+    out.print(f"trading activity over the last {days} days, mean trades per hour ({tz.key}):")
+    table = Table("day", *[f"{h:02d}" for h in range(24)])
+    for d, name in enumerate(quiet.DAY_NAMES):
+        table.add_row(name, *[f"{heat.cell(d, h):.0f}" for h in range(24)])
+    out.print(table)
+    for x in found:
+        best = x.windows[0].label if x.windows else "-"
+        out.print(f"{x.procedure_id} ({x.group}, {x.duration_seconds / 60:.0f} min, {x.duration_basis}): quietest "
+                  f"{best}; cron [bold]{x.cron or '-'}[/bold] in {x.zone}")
+
+
 def scheduler(config: ConfigOpt = None) -> None:
     """Run scheduled groups in the foreground until SIGTERM/SIGINT (a run in progress is marked interrupted)."""
     _info_logging()

@@ -6,8 +6,9 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..redact import register_secret
 from ..result import Status
@@ -181,6 +182,8 @@ from .observability import ReportingConfig, ServeConfig  # noqa: E402 - needs Se
 
 class Config(Section):
     home: Path | None = Field(None, description="state directory; default SMC_MAINT_HOME or data dir")
+    timezone: str = Field("UTC", description="IANA zone in which days are counted (trading figures, "
+                          "review windows), whatever the server's or the database session's zone")
     database: DatabaseConfig = DatabaseConfig()
     store: StoreConfig = StoreConfig()
     backup: BackupConfig = BackupConfig()
@@ -195,3 +198,15 @@ class Config(Section):
     procedures: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="per-procedure settings, keyed by procedure id"
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_zone(cls, value: str) -> str:
+        from ..days import zone
+
+        zone(value)
+        return value
+
+    def zone(self) -> ZoneInfo:
+        """The declared zone days are counted in."""
+        return ZoneInfo(self.timezone)

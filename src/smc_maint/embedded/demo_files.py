@@ -104,4 +104,8 @@ def lay_out(home: Path) -> None:
     lay_out_logs(home / "logs-app")
     security = home / "security"
     security.mkdir(parents=True, exist_ok=True)
-    (security / "vulnerabilityreports.json").write_text(json.dumps(vulnerability_report_list(), indent=2))
+    reports = vulnerability_report_list()
+    (security / "vulnerabilityreports.json").write_text(json.dumps(reports, indent=2))
+    from . import demo_audit
+
+    demo_audit.lay_out(home / "audit" / "namespace-dump", reports)

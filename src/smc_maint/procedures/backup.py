@@ -13,6 +13,7 @@ from pydantic import Field
 
 from ..backups.catalog import verify_backup
 from ..backups.create import BackupError, create_backup
+from ..backups.own_scans import backup_scan_figures
 from ..backups.progress import terminal_progress
 from ..backups.prune import PruneOutcome, prune
 from ..config.model import Section
@@ -56,7 +57,8 @@ def run(ctx: Context, settings: Settings) -> Result:
                       {}, force_alert=True)
     details = {"store": store.description, "backup_id": manifest.backup_id, "size_bytes": manifest.size_bytes,
                "tables": len(manifest.tables), "rows": sum(t.rows for t in manifest.tables.values())}
-    figures = {"backup_size_bytes": float(manifest.size_bytes), "backup_seconds": manifest.duration_seconds}
+    figures = {"backup_size_bytes": float(manifest.size_bytes), "backup_seconds": manifest.duration_seconds,
+               **backup_scan_figures(manifest.tables)}
     if problems:
         details["problems"] = problems
         return Result(Status.CRITICAL, f"backup {manifest.backup_id} was taken but does not verify: "

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from ..backups.catalog import Catalog, load_catalog, verify_backup
 from ..backups.create import BackupError, create_backup
+from ..backups.own_scans import backup_scan_figures
 from ..backups.progress import terminal_progress
 from ..backups.scratch import system_identifier
 from ..config.model import Section
@@ -117,7 +118,7 @@ def run(ctx: Context, settings: Settings) -> Result:
     return Result(Status.WARNING, f"{why}; emergency backup {manifest.backup_id} taken and verified "
                   f"({manifest.size_bytes} bytes)", details,
                   {"backup_age_seconds": 0.0, "backup_size_bytes": float(manifest.size_bytes),
-                   "emergency_backup": 1.0}, force_alert=True)
+                   "emergency_backup": 1.0, **backup_scan_figures(manifest.tables)}, force_alert=True)
 
 
 def demo_settings(home: Path) -> dict[str, Any]:

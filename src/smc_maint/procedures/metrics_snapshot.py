@@ -14,6 +14,8 @@ from pydantic import Field
 
 from ..adapters import host
 from ..adapters.postgres import DatabaseUnavailable
+from ..backups.own_scans import PREFIX
+from ..backups.table_facts import table_name
 from ..config.model import Section
 from ..context import Context
 from ..result import Result, Status
@@ -42,6 +44,7 @@ class DbFacts:
     max_connections: int
     trades_rows: int | None
     tables: list[TableSize] = field(default_factory=list)
+    own_seq_scans: dict[str, float] = field(default_factory=dict)  # this snapshot's own scans, by table
 
 
 DB_QUERY = """
@@ -77,11 +80,19 @@ def collect_db(ctx: Context, settings: Settings) -> DbFacts:
         tables = [TableSize(str(n), int(b))
                   for n, b in conn.execute(TABLES_QUERY, {"limit": settings.top_tables}).fetchall()]
         trades: int | None = None
+        own_scans: dict[str, float] = {}
         if conn.execute("SELECT to_regclass(%s)", (settings.trades_table,)).fetchone() != (None,):
             parts = settings.trades_table.split(".")
-            count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(*parts))).fetchone()
+            with conn.transaction():
+                # One scan, counted by this transaction's own statistics: performance-review leaves
+                # the tool's scans out of the platform's (no parallel workers, whose counts it can't see).
+                conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+                count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(*parts))).fetchone()
+                mine = conn.execute("SELECT coalesce(sum(seq_scan), 0) FROM pg_stat_xact_user_tables "
+                                    "WHERE relid = to_regclass(%s)", (settings.trades_table,)).fetchone()
             trades = int(count[0]) if count else None
-    return DbFacts(int(row[0]), int(row[1]), states, int(row[2]), trades, tables)
+            own_scans = {table_name(*parts) if len(parts) == 2 else parts[0]: float(mine[0]) if mine else 0.0}
+    return DbFacts(int(row[0]), int(row[1]), states, int(row[2]), trades, tables, own_scans)
 
 
 def host_figures(facts: host.HostFacts) -> dict[str, float]:
@@ -112,6 +123,7 @@ def summarize(hostf: host.HostFacts, db: DbFacts | None, db_error: str | None, s
     figures.update(db_size_bytes=float(db.size_bytes), db_connections=float(db.connections))
     if db.trades_rows is not None:
         figures["trades_rows"] = float(db.trades_rows)
+    figures.update({PREFIX + name: n for name, n in db.own_seq_scans.items() if n})
     for table in db.tables:
         figures[f"table_bytes.{table.name}"] = float(table.total_bytes)
     details["database"] = {

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass
-from datetime import date, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
 from ..adapters.postgres import DatabaseUnavailable
+from ..backups.own_scans import IDX_PREFIX, XACT_SCANS, totals, xact_scan_figures
+from ..backups.table_facts import table_name
 from ..config.model import Section
 from ..context import Context
+from ..days import Window, whole_days
 from ..result import Result, Status
 
 DAYS_PER_YEAR = 365
@@ -52,12 +56,19 @@ class TableScans:
 
 
 def daily_returns(pnl_by_day: dict[date, float], start: date, days: int, capital: float) -> list[float]:
-    """One return per calendar day of the window; a day without trades returns 0."""
-    return [pnl_by_day.get(start + timedelta(days=i), 0.0) / capital for i in range(days)]
+    """One return per calendar day of the window, on the equity at the start of that day (capital
+    plus the P&L so far: returns compound); a day without trades returns 0."""
+    out = []
+    equity = capital
+    for i in range(days):
+        pnl = pnl_by_day.get(start + timedelta(days=i), 0.0)
+        out.append(pnl / equity if equity > 0 else 0.0)
+        equity += pnl
+    return out
 
 
 def sharpe_ratio(returns: list[float], risk_free_rate: float = 0.0) -> float | None:
-    """Annualised Sharpe ratio of daily returns (365-day year); None when undefined."""
+    """Annualised Sharpe ratio of daily returns (365-day year, sample stddev); None when undefined."""
     if len(returns) < 2:
         return None
     daily_rf = risk_free_rate / DAYS_PER_YEAR
@@ -68,15 +79,71 @@ def sharpe_ratio(returns: list[float], risk_free_rate: float = 0.0) -> float | N
     return statistics.fmean(excess) / sd * math.sqrt(DAYS_PER_YEAR)
 
 
-def max_drawdown(returns: list[float]) -> float:
-    """Largest peak-to-trough fall of cumulative P&L, as a share of capital."""
-    peak = equity = 0.0
-    worst = 0.0
+def sortino_ratio(returns: list[float], risk_free_rate: float = 0.0) -> float | None:
+    """Annualised Sortino ratio: mean excess return over the downside deviation (root mean square of
+    the below-target returns, every day counted); None when there is no downside or too few days."""
+    if len(returns) < 2:
+        return None
+    daily_rf = risk_free_rate / DAYS_PER_YEAR
+    excess = [r - daily_rf for r in returns]
+    downside = math.sqrt(statistics.fmean([min(e, 0.0) ** 2 for e in excess]))
+    if downside == 0:
+        return None
+    return statistics.fmean(excess) / downside * math.sqrt(DAYS_PER_YEAR)
+
+
+def equity_curve(returns: list[float]) -> list[float]:
+    """Equity per unit of starting capital after each day (the start, 1.0, first)."""
+    curve = [1.0]
     for r in returns:
-        equity += r
+        curve.append(curve[-1] * (1.0 + r))
+    return curve
+
+
+def max_drawdown(returns: list[float]) -> float:
+    """Largest fall from peak equity (the starting capital counts as a peak), as a share of that peak."""
+    peak = worst = 0.0
+    for equity in equity_curve(returns):
+        peak = max(peak, equity)
+        worst = max(worst, (peak - equity) / peak if peak > 0 else 0.0)
+    return worst
+
+
+def max_drawdown_of_capital(returns: list[float]) -> float:
+    """Largest fall from peak equity as a share of the *initial* capital (the older figure, kept labelled)."""
+    curve = equity_curve(returns)
+    peak = worst = 0.0
+    for equity in curve:
         peak = max(peak, equity)
         worst = max(worst, peak - equity)
     return worst
+
+
+def total_return(returns: list[float]) -> float:
+    """Compounded return over the window."""
+    return equity_curve(returns)[-1] - 1.0
+
+
+def scan_deltas(current: list[TableScans], previous: Mapping[str, Mapping[str, int]] | None,
+                own_seq_scans: Mapping[str, float], own_idx_scans: Mapping[str, float] | None = None
+                ) -> list[TableScans] | None:
+    """The platform's scans since the previous review: counter growth less the tool's own scans.
+
+    None without a previous review to measure from. A counter that went down (statistics reset or
+    a server restart) counts from zero.
+    """
+    if previous is None:
+        return None
+    out = []
+    for t in current:
+        before = previous.get(t.table)
+        seq0, idx0 = (int(before.get("seq_scan", 0)), int(before.get("idx_scan", 0))) if before else (0, 0)
+        if t.seq_scan < seq0 or t.idx_scan < idx0:
+            seq0 = idx0 = 0
+        seq = max(0, t.seq_scan - seq0 - int(own_seq_scans.get(t.table, 0)))
+        idx = max(0, t.idx_scan - idx0 - int((own_idx_scans or {}).get(t.table, 0)))
+        out.append(TableScans(t.table, seq, idx, t.live_rows))
+    return out
 
 
 def scan_findings(tables: list[TableScans], settings: Settings) -> list[str]:
@@ -89,50 +156,93 @@ def scan_findings(tables: list[TableScans], settings: Settings) -> list[str]:
     return found
 
 
-def review(stats: TradeStats, returns: list[float], tables: list[TableScans], settings: Settings) -> Result:
+def review(stats: TradeStats, returns: list[float], tables: list[TableScans], settings: Settings,
+           window: Window | None = None, deltas: list[TableScans] | None = None,
+           since: datetime | None = None) -> Result:
+    """Pure decision over the window's figures. ``tables`` are the cumulative counters; ``deltas``
+    the platform's own scans since ``since`` (the previous review): only those are judged."""
     sharpe = sharpe_ratio(returns, settings.risk_free_rate)
+    sortino = sortino_ratio(returns, settings.risk_free_rate)
+    drawdown = max_drawdown(returns)
+    compounded = total_return(returns)
     win_rate = stats.winning_trades / stats.total_trades if stats.total_trades else 0.0
-    findings = scan_findings(tables, settings)
+    findings = scan_findings(deltas, settings) if deltas is not None else []
     figures: dict[str, float] = {"trades_30d": float(stats.total_trades), "win_rate_30d": win_rate,
-                                 "max_drawdown_ratio": max_drawdown(returns)}
+                                 "max_drawdown_ratio": drawdown, "total_return_ratio": compounded}
     if sharpe is not None:
         figures["sharpe_ratio_annualised"] = sharpe
+    if sortino is not None:
+        figures["sortino_ratio_annualised"] = sortino
+    days = window.days if window is not None else settings.days
     details: dict[str, Any] = {
-        "window_days": settings.days, "total_trades": stats.total_trades, "winning_trades": stats.winning_trades,
+        "window_days": days, "total_trades": stats.total_trades, "winning_trades": stats.winning_trades,
         "win_rate": win_rate, "avg_pnl": stats.avg_pnl, "best_trade": stats.best_trade,
-        "worst_trade": stats.worst_trade, "sharpe_ratio": sharpe, "sharpe_basis":
-            f"daily returns on capital {settings.capital:g}, {DAYS_PER_YEAR}-day year",
-        "total_return": sum(returns), "max_drawdown": figures["max_drawdown_ratio"],
+        "worst_trade": stats.worst_trade, "sharpe_ratio": sharpe, "sortino_ratio": sortino, "sharpe_basis":
+            f"daily returns on equity (capital {settings.capital:g} plus P&L so far), {DAYS_PER_YEAR}-day year",
+        "total_return": compounded, "total_return_basis": "compounded over the window",
+        "max_drawdown": drawdown, "max_drawdown_basis": "largest fall from peak equity, share of that peak",
+        "max_drawdown_of_initial_capital": max_drawdown_of_capital(returns),
         "seq_scan_findings": findings,
         "tables": [{"table": t.table, "seq_scan": t.seq_scan, "idx_scan": t.idx_scan, "live_rows": t.live_rows}
                    for t in tables],
+        "scan_counters": {t.table: {"seq_scan": t.seq_scan, "idx_scan": t.idx_scan} for t in tables},
     }
+    if deltas is None:
+        details["scan_basis"] = ("first review: counters recorded as the baseline; scan shares are judged "
+                                 "on the platform's scans between reviews from the next one on")
+    else:
+        details["scan_basis"] = (f"platform scans since the previous review ({since.isoformat() if since else '?'})"
+                                 ", smc-maint's own scans left out")
+        details["scans_since_previous"] = [{"table": t.table, "seq_scan": t.seq_scan, "idx_scan": t.idx_scan}
+                                           for t in deltas]
+    if window is not None:
+        details["window"] = window.describe()
+        details["timezone"] = window.tz.key
     sharpe_text = f"{sharpe:.2f}" if sharpe is not None else "n/a"
-    summary = (f"{settings.days} days: {stats.total_trades} trades, win rate {win_rate:.1%}, "
-               f"Sharpe {sharpe_text} (annualised, daily returns), max drawdown {max_drawdown(returns):.2%}")
+    sortino_text = f"{sortino:.2f}" if sortino is not None else "n/a"
+    span = window.describe() if window is not None else f"{days} days"
+    summary = (f"{span}: {stats.total_trades} trades, win rate {win_rate:.1%}, Sharpe {sharpe_text}, "
+               f"Sortino {sortino_text} (annualised, daily returns), return {compounded:+.2%}, "
+               f"max drawdown {drawdown:.2%}")
     if findings:
         return Result(Status.WARNING, summary + f"; {len(findings)} table(s) mostly sequentially scanned",
                       details, figures)
     if stats.total_trades == 0:
-        return Result(Status.WARNING, f"no trades in the last {settings.days} days", details, figures)
+        return Result(Status.WARNING, f"no trades in {span}", details, figures)
     return Result(Status.OK, summary, details, figures)
 
 
+# Instants bound the window (sargable: the index on "timestamp" serves it); days are bucketed in
+# the declared zone, never the session's.
+TRADE_STATS = """SELECT count(*), count(*) FILTER (WHERE pnl > 0), avg(pnl), max(pnl), min(pnl) FROM trades
+WHERE "timestamp" >= %(start)s AND "timestamp" < %(end)s AND pnl IS NOT NULL"""
+PNL_BY_DAY = """SELECT ("timestamp" AT TIME ZONE %(tz)s)::date, sum(pnl) FROM trades
+WHERE "timestamp" >= %(start)s AND "timestamp" < %(end)s AND pnl IS NOT NULL GROUP BY 1"""
+
+
+def _previous_counters(ctx: Context) -> tuple[dict[str, dict[str, int]] | None, datetime | None]:
+    """The scan counters the last review recorded, and when."""
+    now = ctx.clock.now()
+    for row in ctx.history.procedure_results("performance-review", limit=20):
+        counters = row.details.get("scan_counters") if isinstance(row.details, dict) else None
+        if isinstance(counters, dict) and row.started_at < now and row.run_id != ctx.run_id:
+            return counters, row.started_at
+    return None, None
+
+
 def run(ctx: Context, settings: Settings) -> Result:
-    start = ctx.clock.now().date() - timedelta(days=settings.days - 1)
+    window = whole_days(ctx.clock.now(), settings.days, ctx.cfg.config.zone())
+    bounds = {"start": window.start, "end": window.end, "tz": window.tz.key}
     try:
         with ctx.connect() as conn:
-            row = conn.execute(
-                """SELECT count(*), count(*) FILTER (WHERE pnl > 0), avg(pnl), max(pnl), min(pnl)
-                   FROM trades WHERE ("timestamp" AT TIME ZONE 'UTC')::date >= %s AND pnl IS NOT NULL""",
-                (start,)).fetchone()
-            by_day = conn.execute(
-                """SELECT ("timestamp" AT TIME ZONE 'UTC')::date, sum(pnl) FROM trades
-                   WHERE ("timestamp" AT TIME ZONE 'UTC')::date >= %s AND pnl IS NOT NULL GROUP BY 1""",
-                (start,)).fetchall()
             scans = conn.execute(
-                """SELECT relname, coalesce(seq_scan, 0), coalesce(idx_scan, 0), n_live_tup
+                """SELECT schemaname, relname, coalesce(seq_scan, 0), coalesce(idx_scan, 0), n_live_tup
                    FROM pg_stat_user_tables ORDER BY seq_scan DESC NULLS LAST""").fetchall()
+            with conn.transaction():  # this review's own scans, for the next review to leave out
+                conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+                row = conn.execute(TRADE_STATS, bounds).fetchone()
+                by_day = conn.execute(PNL_BY_DAY, bounds).fetchall()
+                own_now = xact_scan_figures(conn.execute(XACT_SCANS).fetchall())
     except DatabaseUnavailable as exc:
         return Result(Status.CRITICAL, f"database unreachable: {exc}")
     assert row is not None
@@ -141,9 +251,16 @@ def run(ctx: Context, settings: Settings) -> Result:
         return float(v) if v is not None else None
 
     stats = TradeStats(int(row[0]), int(row[1]), num(row[2]), num(row[3]), num(row[4]))
-    returns = daily_returns({d: float(p) for d, p in by_day}, start, settings.days, settings.capital)
-    tables = [TableScans(r[0], int(r[1]), int(r[2]), int(r[3])) for r in scans]
-    return review(stats, returns, tables, settings)
+    returns = daily_returns({d: float(p) for d, p in by_day}, window.first, window.days, settings.capital)
+    tables = [TableScans(table_name(r[0], r[1]), int(r[2]), int(r[3]), int(r[4])) for r in scans]
+    previous, since = _previous_counters(ctx)
+    deltas = None
+    if previous is not None and since is not None:
+        recorded = {name: [p.value for p in points] for name, points in
+                    ctx.history.figures_between(since, ctx.clock.now(), prefix="own_").items()}
+        deltas = scan_deltas(tables, previous, totals(recorded), totals(recorded, IDX_PREFIX))
+    result = review(stats, returns, tables, settings, window, deltas, since)
+    return replace(result, figures={**result.figures, **own_now})
 
 
 def demo_settings(home: Path) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from pydantic import Field
 from ..adapters.postgres import DatabaseUnavailable
 from ..config.model import Section
 from ..context import Context
+from ..days import Window, days_to_now
 from ..result import Result, Status
 
 
@@ -31,21 +32,23 @@ class DayPnl:
     average: Decimal | None
 
 
+# Bounds are two instants computed in the declared zone (sargable on the timestamptz column, and
+# independent of the session's TimeZone); days are bucketed in that same zone.
 QUERY = """
-SELECT ("timestamp" AT TIME ZONE 'UTC')::date AS day,
+SELECT ("timestamp" AT TIME ZONE %(tz)s)::date AS day,
        count(*) AS trades,
        count(*) FILTER (WHERE pnl > 0) AS winning,
        coalesce(sum(pnl), 0) AS total,
        avg(pnl) AS average
 FROM trades
-WHERE "timestamp" >= (now() AT TIME ZONE 'UTC')::date - make_interval(days => %(days)s - 1)
+WHERE "timestamp" >= %(start)s AND "timestamp" < %(end)s
   AND status IN ('filled', 'partially_filled')
 GROUP BY 1
 ORDER BY 1 DESC
 """
 
 
-def summarize(days: list[DayPnl], settings: Settings) -> Result:
+def summarize(days: list[DayPnl], settings: Settings, window: Window | None = None) -> Result:
     """Pure decision: the table, the totals, and a warning only if configured."""
     total = sum((d.total for d in days), Decimal(0))
     trades = sum(d.trades for d in days)
@@ -60,6 +63,9 @@ def summarize(days: list[DayPnl], settings: Settings) -> Result:
         "table": {"columns": ["date", "trades", "wins", "total P&L", "avg P&L"], "rows": rows},
         "losing_days": losing_days,
     }
+    if window is not None:
+        details["window"] = window.describe()
+        details["timezone"] = window.tz.key
     figures = {"trades_7d": float(trades), "pnl_7d": float(total),
                "win_rate_7d": (wins / trades) if trades else 0.0}
     summary = (f"{settings.days} days: {trades} trades, {wins} winning "
@@ -72,14 +78,15 @@ def summarize(days: list[DayPnl], settings: Settings) -> Result:
 
 
 def run(ctx: Context, settings: Settings) -> Result:
+    window = days_to_now(ctx.clock.now(), settings.days, ctx.cfg.config.zone())
     try:
         with ctx.connect() as conn:
-            rows = conn.execute(QUERY, {"days": settings.days}).fetchall()
+            rows = conn.execute(QUERY, {"tz": window.tz.key, "start": window.start, "end": window.end}).fetchall()
     except DatabaseUnavailable as exc:
         return Result(Status.CRITICAL, f"database unreachable: {exc}")
     days = [DayPnl(r[0], int(r[1]), int(r[2]), Decimal(r[3]), Decimal(r[4]) if r[4] is not None else None)
             for r in rows]
-    return summarize(days, settings)
+    return summarize(days, settings, window)
 
 
 def demo_settings(home: Path) -> dict[str, Any]:

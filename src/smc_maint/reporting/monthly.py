@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 from ..history.store import FigurePoint, History, ResultRow, RunRow
 from ..result import Status
+from ..scheduling.missed import DEFAULT_GRACE_MINUTES, is_due, is_expected
+from .audit_trend import audit_trend
 from .dr_trend import Drill
 from .fmt import day_ranges
 from .month import Month
@@ -46,6 +48,8 @@ class Facts:
     later_results: list[ResultRow] = field(default_factory=list)  # after the month: resolution of issues
     start: datetime | None = None  # period start; default the month's start (the dashboard uses 30 days)
     history_start: datetime | None = None  # the first run ever recorded: no slot before it is expected
+    grace_minutes: Mapping[str, float] = field(default_factory=dict)  # per group: a slot is due after it
+    audit_trend: list[dict[str, Any]] = field(default_factory=list)  # security audits up to the period end
 
     @property
     def period_start(self) -> datetime:
@@ -160,6 +164,7 @@ class MonthlyReport:
     vulnerabilities: dict[str, float]
     charts: dict[str, Any]
     dr_drills: list[Drill] = field(default_factory=list)  # every recorded drill up to the period's end
+    security_audits: list[dict[str, Any]] = field(default_factory=list)  # score and counts per audit
 
     @property
     def scheduled_total(self) -> int:
@@ -198,22 +203,20 @@ def completions(facts: Facts, period_end: datetime) -> list[Completion]:
         expr = facts.schedule.get(group)
         if not expr or not members:
             continue
-        slots = slots_between(expr, facts.month.start, period_end, facts.zone)
-        if facts.history_start is not None:
-            # As in missed-run detection: a fresh install missed nothing before it existed. The slot
-            # the first recorded run belongs to still counts.
-            before = [s for s in slots if s <= facts.history_start]
-            slots = slots[len(before) - 1:] if before else slots
-        bounds = [*slots[1:], next_slot(expr, slots[-1], facts.zone)] if slots else []
+        all_slots = slots_between(expr, facts.month.start, period_end, facts.zone)
+        bounds = [*all_slots[1:], next_slot(expr, all_slots[-1], facts.zone)] if all_slots else []
         for pid in members:
             times = by_proc.get(pid, [])
-            done = [any(slot <= t < nxt for t in times) for slot, nxt in zip(slots, bounds, strict=True)]
-            # the newest slot's period may still be open: without a result yet it is pending, not missed
-            if done and not done[-1] and bounds[-1] > facts.now:
-                done, counted = done[:-1], slots[:-1]
-            else:
-                counted = slots
-            missed = [slot for slot, ok in zip(counted, done, strict=True) if not ok]
+            ran = [any(slot <= t < nxt for t in times) for slot, nxt in zip(all_slots, bounds, strict=True)]
+            # one rule with missed-run detection: nothing before history began is owed
+            kept = [(slot, nxt, ok) for slot, nxt, ok in zip(all_slots, bounds, ran, strict=True)
+                    if is_expected(slot, facts.history_start, ran=ok)]
+            # a slot whose grace has not passed yet, without a result, is pending, not missed
+            grace = facts.grace_minutes.get(group, DEFAULT_GRACE_MINUTES)
+            kept = [k for k in kept if k[2] or is_due(k[0], facts.now, grace)]
+            counted = [slot for slot, _, _ in kept]
+            done = [ok for _, _, ok in kept]
+            missed = [slot for slot, _, ok in kept if not ok]
             out.append(Completion(pid, group, UNIT.get(group, "slots"), len(counted), sum(done),
                                   failed_by.get(pid, 0), [_day(m) for m in missed]))
     return out
@@ -443,12 +446,13 @@ def build(facts: Facts) -> MonthlyReport:
         emergencies=emergencies, issues=found,
         recommendations=recommendations(comp, up, bk, restores, found, vulns, complete),
         focus=focus(facts.month, comp, found, vulns), vulnerabilities=vulns,
-        charts=charts(facts, period_end, regular),
+        charts=charts(facts, period_end, regular), security_audits=list(facts.audit_trend),
     )
 
 
 def gather(history: History, month: Month, now: datetime, *, groups: Mapping[str, Sequence[str]],
-           schedule: Mapping[str, str], backup_procedures: Sequence[str], zone: ZoneInfo = UTC_ZONE) -> Facts:
+           schedule: Mapping[str, str], backup_procedures: Sequence[str], zone: ZoneInfo = UTC_ZONE,
+           grace_minutes: Mapping[str, float] | None = None) -> Facts:
     """Read the month's runs, results, figures and alerts from history."""
     start, end = month.start, month.end
     runs = [r for r in history.runs(limit=100_000, since=start, until=end) if not r.dry_run]
@@ -458,5 +462,6 @@ def gather(history: History, month: Month, now: datetime, *, groups: Mapping[str
         groups={g: list(m) for g, m in groups.items()}, schedule=dict(schedule),
         backup_procedures=list(backup_procedures), zone=zone,
         later_results=history.results_between(end, max(end, now) + timedelta(seconds=1)),
-        history_start=history.first_started_at(),
+        history_start=history.first_started_at(), grace_minutes=dict(grace_minutes or {}),
+        audit_trend=audit_trend(history, until=min(end, now)),
     )

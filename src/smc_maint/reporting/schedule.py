@@ -35,13 +35,15 @@ class Expected:
     crons: dict[str, str] = field(default_factory=dict)
     members: dict[str, list[str]] = field(default_factory=dict)
     zone: ZoneInfo = UTC_ZONE
+    grace_minutes: dict[str, float] = field(default_factory=dict)
 
 
 def expected(cfg: LoadedConfig) -> Expected:
     sched = cfg.config.schedule
-    crons, members = {}, {}
+    crons, members, grace = {}, {}, {}
     for group, gs in sched.groups.items():
         if gs.enabled and registry.GROUPS.get(group):
             crons[group] = gs.cron
             members[group] = list(gs.only or registry.GROUPS[group])
-    return Expected(crons, members, sched.zone())
+            grace[group] = float(gs.grace_minutes)
+    return Expected(crons, members, sched.zone(), grace)

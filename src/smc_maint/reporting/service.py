@@ -22,7 +22,7 @@ def monthly_report(cfg: LoadedConfig, history: History, month: Month, now: datet
     rep = cfg.config.reporting
     exp = expected(cfg)
     facts = gather(history, month, now, groups=exp.members, schedule=exp.crons,
-                   backup_procedures=rep.backup_procedures, zone=exp.zone)
+                   backup_procedures=rep.backup_procedures, zone=exp.zone, grace_minutes=exp.grace_minutes)
     report = build(facts)
     return dataclasses.replace(report, dr_drills=drills(history, min(month.end, now)))
 

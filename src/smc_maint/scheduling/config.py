@@ -59,10 +59,28 @@ def _default_groups() -> dict[str, GroupSchedule]:
     }
 
 
+class GateConfig(_Strict):
+    """Defer heavy procedures while the platform trades unusually hard (see scheduling/gate.py)."""
+
+    enabled: bool = True
+    procedures: list[str] = Field(default_factory=lambda: ["backup", "db-maintenance", "restore-test", "dr-drill"],
+                                  description="procedures that wait for a quiet moment")
+    window_minutes: float = Field(15, gt=0, le=240, description="how far back 'activity now' looks")
+    max_trades_per_minute: float | None = Field(None, gt=0, description="absolute limit (none: only relative)")
+    max_multiple_of_usual: float | None = Field(3.0, gt=1, description="defer above this multiple of the usual "
+                                                "rate for this hour of the week (none: only absolute)")
+    min_trades: int = Field(30, ge=0, description="fewer trades in the window never defer (too little to judge)")
+    baseline_days: int = Field(28, ge=7, le=365, description="days of history the usual rate is taken from")
+    recheck_seconds: float = Field(60, gt=0, description="how often a deferred procedure looks again")
+    max_deferral_minutes: float = Field(120, ge=0, description="after this long the procedure runs anyway")
+    statement_timeout_seconds: float = Field(5, gt=0, le=60, description="bound on the gate's own queries")
+
+
 class ScheduleConfig(_Strict):
     timezone: str = Field("UTC", description="IANA zone the cron expressions are read in")
     groups: dict[str, GroupSchedule] = Field(default_factory=_default_groups)
     missed_lookback_days: float = Field(35, gt=0, description="how far back missed-run detection looks")
+    gate: GateConfig = GateConfig()
 
     @field_validator("timezone")
     @classmethod

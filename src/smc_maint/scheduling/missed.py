@@ -23,6 +23,26 @@ from .slots import slots_between
 FAILED_STATUSES = frozenset({INTERRUPTED, "unknown"})
 
 
+def is_expected(slot: datetime, history_start: datetime | None, *, ran: bool) -> bool:
+    """THE rule for which scheduled slots were owed a run (health, the report, the dashboard, metrics).
+
+    A slot is expected once history has begun, at or after the first run ever recorded: a fresh
+    install has missed nothing before it existed, and a month before history began owes nothing.
+    A slot just before that first run counts only if it did run (the first run belongs to it).
+    """
+    if ran:
+        return True
+    return history_start is not None and slot >= history_start
+
+
+DEFAULT_GRACE_MINUTES = 60.0  # as GroupSchedule.grace_minutes
+
+
+def is_due(slot: datetime, now: datetime, grace_minutes: float) -> bool:
+    """A slot is owed its run once its grace period has passed; before that it is pending."""
+    return now >= slot + timedelta(minutes=grace_minutes)
+
+
 @dataclass(frozen=True)
 class RunFact:
     """What detection needs of a recorded run."""
@@ -101,8 +121,9 @@ def missed_run_findings(cfg: LoadedConfig, history: History, now: datetime) -> l
         members = registry.GROUPS.get(group, [])
         if not gs.enabled or not members:
             continue
-        horizon = max(now - timedelta(days=sched.missed_lookback_days), first)
-        expected = [s.utc for s in slots_between(gs.cron, zone, horizon, now - timedelta(minutes=gs.grace_minutes))]
+        horizon = now - timedelta(days=sched.missed_lookback_days)
+        expected = [s.utc for s in slots_between(gs.cron, zone, horizon, now)
+                    if is_due(s.utc, now, gs.grace_minutes) and is_expected(s.utc, first, ran=False)]
         if not expected:
             continue
         rows = [r for r in history.runs(group=group, since=horizon, limit=100_000) if not r.dry_run]

@@ -12,6 +12,7 @@ from .. import registry
 from ..config.loader import LoadedConfig
 from ..history.store import History, ResultRow, RunRow
 from ..redact import redact
+from ..reporting.audit_trend import audit_trend
 from ..reporting.dr_trend import chart_series, drills
 from ..reporting.fmt import seconds
 from ..reporting.month import Month
@@ -67,7 +68,8 @@ def dashboard_context(history: History, cfg: LoadedConfig, now: datetime) -> dic
     facts = Facts(month=Month.of(now), now=now, runs=history.runs(limit=10_000, since=start, until=until),
                   results=history.results_between(start, until), figures=history.figures_between(start, until),
                   alerts=[], groups=exp.members, schedule=exp.crons,
-                  backup_procedures=cfg.config.reporting.backup_procedures, zone=exp.zone, start=start)
+                  backup_procedures=cfg.config.reporting.backup_procedures, zone=exp.zone, start=start,
+                  history_start=history.first_started_at(), grace_minutes=exp.grace_minutes)
     regular, _, _ = windows(facts)
     statuses = procedure_statuses(history, cfg, now)
     return {
@@ -82,6 +84,7 @@ def dashboard_context(history: History, cfg: LoadedConfig, now: datetime) -> dic
         "month": str(Month.of(now)),
         "dr_drills": (found := drills(history, now + timedelta(seconds=1))),
         "dr_chart": chart_series(found),
+        "audit_trend": audit_trend(history, until=until),
     }
 
 
