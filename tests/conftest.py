@@ -224,7 +224,7 @@ TIME_SENSITIVE_MODULES = frozenset({
     "test_reporting_units", "test_maintenance_report_procedure", "test_history_reporting_queries",
     "test_web_dashboard", "test_retention", "test_backup_procedure", "test_backup_verify", "test_certificates",
     "test_capacity", "test_trading_procedures", "test_trading_figures", "test_days", "test_metrics_snapshot",
-    "test_activity_gate",
+    "test_activity_gate", "test_updates_review", "test_dr_reporting",
 })
 
 

@@ -28,12 +28,13 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
 
 
 def all_groups(tmp_path: Path, extra: str = "", *, store_pvc: str | None = None,
-               store: str = "store:\n  kind: s3\n", on_demand: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+               store: str = "store:\n  kind: s3\n", on_demand: tuple[str, ...] = (),
+               groups: tuple[str, ...] = ("daily", "weekly", "monthly", "quarterly")) -> list[dict[str, Any]]:
     cfg_file = tmp_path / "smc-maint.yaml"
     cfg_file.write_text(f"home: {tmp_path}/home\n{store}schedule:\n  timezone: Europe/Warsaw\n{extra}")
     cfg = load_config(cfg_file, environ={})
     opts = manifests.Options(namespace="smc-trading", image="registry.example.com/smc/smc-maint:0.1.0",
-                             config_yaml=cfg_file.read_text(), groups=["daily", "weekly", "monthly", "quarterly"],
+                             config_yaml=cfg_file.read_text(), groups=list(groups),
                              timeouts_seconds={"monthly": 7200}, store_kind=cfg.config.store.kind,
                              store_pvc=store_pvc, on_demand=on_demand)
     return manifests.build(cfg.config.schedule, opts)
@@ -130,6 +131,12 @@ def test_rbac_grants_only_what_the_procedures_use_and_never_secrets_by_default(t
     granted = {(g, r, v) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]
                for v in rule["verbs"]}
     assert not any(r == "secrets" for _, r, _ in granted)
+    # The quarterly DR drill (namespaces, its manifests, the outage simulation) is the one group that
+    # writes: judged on its own below.
+    objects = all_groups(tmp_path, groups=("daily", "weekly", "monthly"))
+    role = next(o for o in objects if o["kind"] == "Role")
+    granted = {(g, r, v) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]
+               for v in rule["verbs"]}
     assert not any(v in ("*", "delete", "deletecollection", "update") for _, _, v in granted)
     assert all(r != "*" and g != "*" for g, r, _ in granted)
     # Writes: exec in pods (log-cleanup and dependencies run commands there) ...
@@ -137,7 +144,7 @@ def test_rbac_grants_only_what_the_procedures_use_and_never_secrets_by_default(t
     # ... and only when asked for, emergency maintenance's scale of the trading engine and the API
     # Service's selector swap.
     assert not any(v == "patch" for _, _, v in granted)
-    role = next(o for o in all_groups(tmp_path, on_demand=("emergency",)) if o["kind"] == "Role")
+    role = next(o for o in all_groups(tmp_path, on_demand=("emergency",), groups=("daily",)) if o["kind"] == "Role")
     assert {(g, r) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]
             if "patch" in rule["verbs"]} == {("", "services"), ("apps", "deployments/scale"),
                                               ("apps", "statefulsets/scale")}

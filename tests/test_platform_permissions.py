@@ -25,5 +25,5 @@ def test_rules_cover_exactly_the_registered_procedures() -> None:
     assert rules(procedure_ids=["backup", "trading-summary"]) == []  # no platform calls, no grants
     everything = rules()
     assert all(not r.cluster for r in everything
-               if r.resources not in (("nodes",), ("clusterroles",), ("clusterrolebindings",)))
+               if r.resources not in (("nodes",), ("clusterroles",), ("clusterrolebindings",), ("namespaces",)))
     assert not any(r.resources == ("secrets",) for r in everything)

@@ -26,6 +26,8 @@ PROCEDURES: dict[str, str] = {
     "capacity": "smc_maint.procedures.capacity",
     "maintenance-report": "smc_maint.procedures.maintenance_report",
     "restore-test": "smc_maint.procedures.restore_test",
+    "dr-drill": "smc_maint.procedures.dr_drill",
+    "updates-review": "smc_maint.procedures.updates_review",
     "security-audit": "smc_maint.procedures.security_audit",
     "emergency": "smc_maint.procedures.emergency",  # on demand (smc-maint emergency), in no group
 }
@@ -47,7 +49,7 @@ GROUPS: dict[str, list[str]] = {
         "performance-review",
         "maintenance-report",  # last: reports on the month, including the runs above
     ],
-    "quarterly": [],
+    "quarterly": ["dr-drill", "updates-review"],
 }
 
 

@@ -6,9 +6,11 @@ exit path. Failures carry a reason an operator can act on.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +28,7 @@ from .create import work_dir
 from .manifest import RESTORE_MARK, Manifest, RestoreMark
 from .progress import ProgressFn as Progress
 from .restore import Difference, compare, restore_archive, restored_facts
-from .scratch import ScratchServer, local_binaries, local_target, server_target
+from .scratch import ScratchServer, Target, local_binaries, local_target, server_target
 from .stale import claim, reap
 
 
@@ -62,6 +64,7 @@ class RestoreReport:
     differences: list[Difference] = field(default_factory=list)
     tables: int = 0
     rows: int = 0
+    target_seconds: float = 0.0  # creating the scratch server or database
 
     @property
     def ok(self) -> bool:
@@ -115,7 +118,17 @@ def _download(store: BackupStore, manifest: Manifest, into: Path, progress: Prog
 
 def run_restore_test(cfg: LoadedConfig, store: BackupStore, settings: RestoreTestSettings, *, now: datetime,
                      progress: Progress | None = None) -> RestoreReport:
-    info = pick(store, settings.backup_id)
+    with restored(cfg, store, settings, now=now, progress=progress) as (_, report):
+        return report
+
+
+@contextlib.contextmanager
+def restored(cfg: LoadedConfig, store: BackupStore, settings: RestoreTestSettings, *, now: datetime,
+             progress: Progress | None = None, info: BackupInfo | None = None
+             ) -> Iterator[tuple[Target, RestoreReport]]:
+    """Restore and verify, then yield the live scratch target with the report (the DR drill checks
+    it further); the target and downloads are removed when the block ends, however it ends."""
+    info = info or pick(store, settings.backup_id)
     manifest = info.manifest
     if len(manifest.artifacts) != 1:
         raise RestoreTestFailed(f"backup {info.id}: expected one archive, the manifest lists "
@@ -142,8 +155,11 @@ def run_restore_test(cfg: LoadedConfig, store: BackupStore, settings: RestoreTes
             target_cm = local_target(scratch_parent, binaries)
         else:
             target_cm = server_target(cfg.config.database, settings.scratch_server)
+        in_body = False
         try:
+            t_target = time.monotonic()
             with target_cm as target:
+                target_seconds = time.monotonic() - t_target
                 t1 = time.monotonic()
                 try:
                     restore_archive(manifest, local, target.db, bin_dir=target.binaries_dir,
@@ -160,17 +176,19 @@ def run_restore_test(cfg: LoadedConfig, store: BackupStore, settings: RestoreTes
                 verify_seconds = time.monotonic() - t2
                 if progress:
                     progress("verify", 1, 1)
-        except RestoreTestFailed:
-            raise
-        except SafetyRefusal:
+                report = RestoreReport(info, target.description, download_seconds, restore_seconds,
+                                       verify_seconds, (now - manifest.created_at).total_seconds(), differences,
+                                       len(manifest.tables), sum(t.rows for t in manifest.tables.values()),
+                                       target_seconds=target_seconds)
+                in_body = True
+                yield target, report
+        except (RestoreTestFailed, SafetyRefusal):
             raise
         except Exception as exc:
+            if in_body:  # the caller's own failure: not the scratch target's
+                raise
             raise RestoreTestFailed(f"scratch target failed: {type(exc).__name__}: {exc}", backup_id=info.id,
                                     stage="target") from None
-    report = RestoreReport(info, target.description, download_seconds, restore_seconds, verify_seconds,
-                           (now - manifest.created_at).total_seconds(), differences, len(manifest.tables),
-                           sum(t.rows for t in manifest.tables.values()))
-    return report
 
 
 def mark_tested(store: BackupStore, report: RestoreReport, now: datetime, run_id: str | None) -> None:

@@ -160,12 +160,14 @@ def _register_subcommands() -> None:
         backup_cmd,
         dashboard_cmd,
         demo_cmd,
+        dr_cmd,
         emergency_cmd,
         k8s_cmd,
         metrics_cmd,
         report_cmd,
         schedule_cmd,
         serve_cmd,
+        updates_cmd,
         weekly_cmd,
     )
 
@@ -179,6 +181,8 @@ def _register_subcommands() -> None:
     app.add_typer(metrics_cmd.app, name="metrics")
     app.command("db-maintenance")(weekly_cmd.db_maintenance_cmd)
     app.add_typer(backup_cmd.app, name="backup")
+    app.add_typer(dr_cmd.app, name="dr-drill")
+    app.add_typer(updates_cmd.app, name="updates")
     app.command("audit")(audit_cmd.audit)
     app.add_typer(emergency_cmd.app, name="emergency")
 

@@ -138,7 +138,8 @@ class HistoryConfig(Section):
 
 # Procedures that dump, download or restore the whole database need far more than the general
 # timeout; cutting a restore test short leaves a scratch server holding production data.
-DEFAULT_TIMEOUTS: dict[str, float] = {"backup": 3 * 3600, "backup-verify": 3 * 3600, "restore-test": 3 * 3600}
+DEFAULT_TIMEOUTS: dict[str, float] = {"backup": 3 * 3600, "backup-verify": 3 * 3600, "restore-test": 3 * 3600,
+                                     "dr-drill": 3 * 3600}
 # Slack on top of the timeouts before a run that still shows "running" is taken for dead.
 RUN_SLACK_SECONDS = 300
 

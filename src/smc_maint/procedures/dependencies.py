@@ -51,8 +51,10 @@ class Settings(Section):
                               "and StatefulSets run now")
 
 
-def _collect(settings: Settings, pod_sources: list[tuple[str, str, Any]] | None = None
-             ) -> tuple[reports.Parsed, list[str]]:
+def collect(settings: Settings, pod_sources: list[tuple[str, str, Any]] | None = None
+            ) -> tuple[reports.Parsed, list[str]]:
+    """Every configured report and tool (and what ran in pods), parsed and merged (updates-review
+    reads the majors too)."""
     merged = reports.Parsed()
     errors: list[str] = []
     sources: list[tuple[str, str, Any]] = list(pod_sources or [])
@@ -151,7 +153,7 @@ def run(ctx: Context, settings: Settings) -> Result:
                 live = in_pods.live_images(platform)
         except PlatformError as exc:
             platform_errors.append(f"platform: {exc}")
-    parsed, errors = _collect(settings, pod_sources)
+    parsed, errors = collect(settings, pod_sources)
     errors = platform_errors + errors
     refs, notes = images.from_manifests(settings.manifests)
     errors.extend(notes)

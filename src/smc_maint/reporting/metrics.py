@@ -41,6 +41,9 @@ _FIGURE_GAUGES = {
     "restore_seconds": ("restore_rto_seconds", "Restore time measured by the last restore test (the RTO estimate)",
                         1.0),
     "restore_ok": ("restore_ok", "1 if the last restore test restored the data exactly", 1.0),
+    "rto_seconds": ("dr_rto_seconds", "Recovery time measured by the last DR drill (loss to DR healthy)", 1.0),
+    "rpo_seconds": ("dr_rpo_seconds", "Data lost by the last DR drill's recovery (newest production data "
+                    "minus the DR copy's newest)", 1.0),
     "fixable_critical_high": ("vulnerabilities_fixable_critical_high",
                               "Critical and high vulnerabilities with a fixed version available", 1.0),
     "db_size_bytes": ("db_size_bytes", "Size of the trading database", 1.0),

@@ -17,6 +17,7 @@ from ..history.store import FigurePoint, History, ResultRow, RunRow
 from ..result import Status
 from ..scheduling.missed import DEFAULT_GRACE_MINUTES, is_due, is_expected
 from .audit_trend import audit_trend
+from .dr_trend import Drill
 from .fmt import day_ranges
 from .month import Month
 from .schedule import UTC_ZONE, next_slot, slots_between
@@ -162,6 +163,7 @@ class MonthlyReport:
     focus: list[str]
     vulnerabilities: dict[str, float]
     charts: dict[str, Any]
+    dr_drills: list[Drill] = field(default_factory=list)  # every recorded drill up to the period's end
     security_audits: list[dict[str, Any]] = field(default_factory=list)  # score and counts per audit
 
     @property

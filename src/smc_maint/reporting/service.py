@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from collections.abc import Sequence
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from ..config.loader import LoadedConfig
 from ..history.store import History
+from .dr_trend import drills
 from .month import Month
 from .monthly import MonthlyReport, build, gather
 from .render import render
@@ -21,7 +23,8 @@ def monthly_report(cfg: LoadedConfig, history: History, month: Month, now: datet
     exp = expected(cfg)
     facts = gather(history, month, now, groups=exp.members, schedule=exp.crons,
                    backup_procedures=rep.backup_procedures, zone=exp.zone, grace_minutes=exp.grace_minutes)
-    return build(facts)
+    report = build(facts)
+    return dataclasses.replace(report, dr_drills=drills(history, min(month.end, now)))
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -13,6 +13,7 @@ from ..config.loader import LoadedConfig
 from ..history.store import History, ResultRow, RunRow
 from ..redact import redact
 from ..reporting.audit_trend import audit_trend
+from ..reporting.dr_trend import chart_series, drills
 from ..reporting.fmt import seconds
 from ..reporting.month import Month
 from ..reporting.monthly import Facts, charts, windows
@@ -81,6 +82,8 @@ def dashboard_context(history: History, cfg: LoadedConfig, now: datetime) -> dic
         "chart_days": CHART_DAYS,
         "groups": [g for g, ids in registry.GROUPS.items() if ids],
         "month": str(Month.of(now)),
+        "dr_drills": (found := drills(history, now + timedelta(seconds=1))),
+        "dr_chart": chart_series(found),
         "audit_trend": audit_trend(history, until=until),
     }
 

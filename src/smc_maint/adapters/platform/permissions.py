@@ -92,6 +92,10 @@ PROCEDURE_USES: dict[str, tuple[str, ...]] = {
                        "list_custom:cert-manager.io/certificates",
                        "list_custom:aquasecurity.github.io/vulnerabilityreports"),
     "emergency": ("get_scale", "scale", "get_service_selector", "set_service_selector"),
+    "updates-review": ("server_version", "list_workloads"),
+    # the DR drill's namespace and its objects are created in a namespace of its own: see docs/quarterly.md
+    "dr-drill": ("list_workloads", "get_scale", "scale", "namespace_exists", "create_namespace", "delete_namespace",
+                 "apply:Deployment", "apply:StatefulSet", "apply:Service", "apply:ConfigMap"),
 }
 
 # Granted only on request (``k8s manifests --secret-metadata``): list on secrets is the verb
