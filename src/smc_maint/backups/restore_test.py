@@ -28,6 +28,7 @@ from .progress import ProgressFn as Progress
 from .restore import Difference, compare, restore_archive, restored_facts
 from .scratch import ScratchServer, local_binaries, local_target, server_target
 from .stale import claim, reap
+from .trust import DEFAULT_SKEW_SECONDS, future_dated, newest_trusted
 
 
 class RestoreTestSettings(Section):
@@ -68,7 +69,9 @@ class RestoreReport:
         return not self.differences
 
 
-def pick(store: BackupStore, backup_id: str | None) -> BackupInfo:
+def pick(store: BackupStore, backup_id: str | None, *, now: datetime,
+         skew_seconds: float = DEFAULT_SKEW_SECONDS) -> BackupInfo:
+    """The asked-for backup, else the newest trustworthy one (never one dated in the future)."""
     try:
         catalog = load_catalog(store)
     except StoreError as exc:
@@ -79,10 +82,12 @@ def pick(store: BackupStore, backup_id: str | None) -> BackupInfo:
             why = catalog.why_not_a_backup(backup_id) or "no such backup"
             raise RestoreTestFailed(f"backup {backup_id}: {why}", backup_id=backup_id, stage="manifest")
         return found
-    newest = catalog.newest()
+    newest = newest_trusted(catalog, now, skew_seconds)
     if newest is None:
         others = len(catalog.leftovers) + len(catalog.unreadable)
         extra = f" ({others} directories without a valid manifest)" if others else ""
+        future = len(future_dated(catalog.backups, now, skew_seconds))
+        extra += f" ({future} dated in the future, not trusted)" if future else ""
         raise RestoreTestFailed(f"no backup with a valid manifest in {store.description}{extra}", stage="list")
     return newest
 
@@ -115,7 +120,7 @@ def _download(store: BackupStore, manifest: Manifest, into: Path, progress: Prog
 
 def run_restore_test(cfg: LoadedConfig, store: BackupStore, settings: RestoreTestSettings, *, now: datetime,
                      progress: Progress | None = None) -> RestoreReport:
-    info = pick(store, settings.backup_id)
+    info = pick(store, settings.backup_id, now=now, skew_seconds=cfg.config.backup.max_clock_skew_seconds)
     manifest = info.manifest
     if len(manifest.artifacts) != 1:
         raise RestoreTestFailed(f"backup {info.id}: expected one archive, the manifest lists "

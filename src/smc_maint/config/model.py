@@ -90,6 +90,8 @@ class BackupConfig(Section):
     fingerprint_jobs: int = Field(1, ge=1, le=16, description="connections reading table facts")
     work_dir: Path | None = Field(None, description="staging for dumps and downloads; default <home>/work")
     retention: RetentionConfig = RetentionConfig()
+    max_clock_skew_seconds: float = Field(300, ge=0, description="a backup created further ahead of now than "
+                                          "this is a finding and never counts as the newest")
 
 
 class ChannelConfig(Section):
