@@ -59,8 +59,13 @@ def stop(home: Path | None = None) -> None:
     _server(home, binaries, int(state["port"])).stop()
 
 
-def prepare(*, reset: bool = False, home: Path | None = None, kind: str = "auto") -> Path:
-    """Bring the demo environment up and return the path of its config file."""
+def prepare(*, reset: bool = False, home: Path | None = None, kind: str = "auto",
+            port: int | None = None) -> Path:
+    """Bring the demo environment up and return the path of its config file.
+
+    ``port`` (``embedded.port``) is honoured exactly: a server running on another port is
+    restarted on it. Without it the default port is used when free, else any free port.
+    """
     home = home or demo_home()
     if reset and home.exists():
         with contextlib.suppress(Exception):
@@ -70,7 +75,11 @@ def prepare(*, reset: bool = False, home: Path | None = None, kind: str = "auto"
     home.chmod(0o755)
     state = _state(home)
     binaries = find_binaries(kind)  # type: ignore[arg-type]
-    if state.get("major") == binaries.major and state.get("bin_dir") == str(binaries.bin_dir):
+    same_server = state.get("major") == binaries.major and state.get("bin_dir") == str(binaries.bin_dir)
+    if port is not None:
+        if same_server and int(state["port"]) != port:
+            _server(home, binaries, int(state["port"])).stop()
+    elif same_server:
         port = int(state["port"])
     else:
         port = DEFAULT_PORT if _port_free(DEFAULT_PORT) else free_port()
@@ -114,6 +123,7 @@ def prepare(*, reset: bool = False, home: Path | None = None, kind: str = "auto"
         "database": {"host": "127.0.0.1", "port": port, "dbname": "smc_trading", "user": "postgres",
                      "password_file": str(pw_file), "bin_dir": str(binaries.bin_dir)},
         "store": {"kind": "local", "path": str(home / "backups")},
+        "embedded": {"postgres": kind, "port": port},
         "procedures": {},
     }
     for pid in registry.PROCEDURES:

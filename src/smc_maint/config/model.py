@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..redact import register_secret
 from ..result import Status
@@ -150,6 +150,19 @@ class RunnerConfig(Section):
                                        "backup-verify and restore-test default to 3 h)")
     timeout_grace_seconds: float = Field(900, ge=0, description="how long a run keeps its group lock "
                                          "waiting for a timed-out procedure to exit (clean-up)")
+
+    @field_validator("timeouts")
+    @classmethod
+    def _known_positive(cls, value: dict[str, float]) -> dict[str, float]:
+        """A misspelt id would silently keep the default; a zero or negative timeout kills every run."""
+        from .. import registry
+
+        for pid, seconds in value.items():
+            if pid not in registry.PROCEDURES:
+                raise ValueError(f"{pid!r} is not a procedure (known: {', '.join(sorted(registry.PROCEDURES))})")
+            if not seconds > 0:
+                raise ValueError(f"{pid}: the timeout must be more than 0 seconds, not {seconds:g}")
+        return value
 
     def timeout_for(self, procedure_id: str) -> float:
         """Explicit override, else the procedure's built-in default, else ``timeout_seconds``."""
