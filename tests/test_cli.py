@@ -13,7 +13,7 @@ import pytest
 
 from smc_maint import registry
 from smc_maint.config.loader import LoadedConfig
-from smc_maint.errors import EXIT_CONFIG_ERROR, EXIT_USAGE
+from smc_maint.errors import EXIT_USAGE
 
 
 def smc(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
