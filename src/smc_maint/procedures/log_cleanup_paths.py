@@ -13,13 +13,13 @@ from pathlib import Path
 # Never a cleanup root itself (their sub-directories may be, e.g. /var/log/app).
 SYSTEM_DIRS = frozenset(Path(p) for p in (
     "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/media", "/mnt",
-    "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var", "/var/lib", "/var/cache",
-    "/var/spool", "/var/tmp", "/var/mail", "/var/backups", "/snap",
+    "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var", "/var/lib", "/var/cache",  # noqa: S108 - names to refuse, not temp files
+    "/var/spool", "/var/tmp", "/var/mail", "/var/backups", "/snap",  # noqa: S108
 ))
 # Never anything below these: operating-system trees, not application logs.
 SYSTEM_TREES = tuple(Path(p) for p in ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32",
                                        "/proc", "/sbin", "/sys", "/usr"))
-DEFAULT_ALLOWED = ["/var/log", "/srv", "/opt", "/data", "/tmp", "/var/tmp", "/var/lib/smc-maint"]
+DEFAULT_ALLOWED = ["/var/log", "/srv", "/opt", "/data", "/tmp", "/var/tmp", "/var/lib/smc-maint"]  # noqa: S108
 
 
 def normalized(path: Path) -> Path:
