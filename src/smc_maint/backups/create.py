@@ -172,7 +172,7 @@ def _dump(cfg: LoadedConfig, pg_dump: str, zstd: str | None, snapshot: str, loca
         commands.append(("zstd", [zstd, f"-{opts.zstd_level}", f"-T{opts.zstd_threads}", "-q", "-c"]))
     digest = hashlib.sha256()
     size = 0
-    with postgres.libpq_env(cfg.config.database) as env, pipeline(commands, env=env) as pipe, \
+    with postgres.libpq_env(cfg.config.database, secret_dir=cfg.secret_dir) as env, pipeline(commands, env=env) as pipe, \
             open(local, "wb") as out:
         while chunk := pipe.stdout.read(CHUNK):
             digest.update(chunk)

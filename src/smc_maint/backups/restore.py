@@ -24,8 +24,8 @@ def _pg_restore(target: DatabaseConfig, bin_dir: Path | None) -> str:
     return postgres.tool(target, "pg_restore")
 
 
-def restore_archive(manifest: Manifest, local: Path, target: DatabaseConfig, *, bin_dir: Path | None = None,
-                    jobs: int = 1, single_transaction: bool = False) -> None:
+def restore_archive(manifest: Manifest, local: Path, target: DatabaseConfig, *, secret_dir: Path,
+                    bin_dir: Path | None = None, jobs: int = 1, single_transaction: bool = False) -> None:
     """Load ``local`` (the backup's artifact) into ``target`` (an empty database).
 
     ``single_transaction`` streams the archive into one transaction: on a scratch server with
@@ -39,7 +39,7 @@ def restore_archive(manifest: Manifest, local: Path, target: DatabaseConfig, *, 
     zstd = manifest.dump_format.endswith("+zstd")
     if zstd and zstd_binary() is None:
         raise RestoreError("the backup is zstd-compressed but no zstd binary is on PATH")
-    with postgres.libpq_env(target) as env:
+    with postgres.libpq_env(target, secret_dir=secret_dir) as env:
         try:
             if zstd and jobs > 1:  # parallel pg_restore needs a seekable plain archive
                 plain = local.with_suffix("")

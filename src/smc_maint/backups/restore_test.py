@@ -151,7 +151,7 @@ def run_restore_test(cfg: LoadedConfig, store: BackupStore, settings: RestoreTes
             with target_cm as target:
                 t1 = time.monotonic()
                 try:
-                    restore_archive(manifest, local, target.db, bin_dir=target.binaries_dir,
+                    restore_archive(manifest, local, target.db, secret_dir=cfg.secret_dir, bin_dir=target.binaries_dir,
                                     jobs=settings.restore_jobs, single_transaction=settings.target == "local")
                 except Exception as exc:
                     raise RestoreTestFailed(f"restore failed: {exc}", backup_id=info.id, stage="restore") from None
