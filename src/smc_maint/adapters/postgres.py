@@ -70,23 +70,13 @@ def tool(db: DatabaseConfig, name: str) -> str:
     return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def sweep_pgpass(secret_dir: Path) -> list[Path]:
     """Remove password files left by processes that are gone (killed with -9: no ``finally`` ran)."""
     removed: list[Path] = []
     with contextlib.suppress(OSError):
         for path in secret_dir.glob(f"{PGPASS_PREFIX}*"):
             pid = path.name[len(PGPASS_PREFIX):].split("-", 1)[0]
-            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
                 with contextlib.suppress(OSError):
                     path.unlink()
                     removed.append(path)
