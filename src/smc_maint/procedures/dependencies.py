@@ -5,7 +5,6 @@ Major-version updates are called out; a source that cannot be read is ``unknown`
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from ..adapters.input_files import DEFAULT_MAX_BYTES, InputFileError, load_documents, unexpected
 from ..config.model import Section
 from ..context import Context
 from ..deps import images, reports, tools
@@ -43,6 +43,8 @@ class Settings(Section):
     critical_severities: list[str] = Field(default_factory=lambda: ["critical"])
     warn_on_major_updates: bool = False
     tool_timeout_seconds: float = Field(300, gt=0)
+    max_file_bytes: int = Field(DEFAULT_MAX_BYTES, gt=0, description="larger report/manifest files are findings, "
+                                "not parsed")
 
 
 def _collect(settings: Settings) -> tuple[reports.Parsed, list[str]]:
@@ -51,11 +53,14 @@ def _collect(settings: Settings) -> tuple[reports.Parsed, list[str]]:
     sources: list[tuple[str, str, Any]] = []
     for r in settings.reports:
         try:
-            sources.append((r.kind, r.component or r.path.stem, json.loads(r.path.read_text(encoding="utf-8"))))
-        except OSError as exc:
-            errors.append(f"{r.path}: cannot read: {exc.strerror or exc}")
-        except ValueError as exc:
-            errors.append(f"{r.path}: not JSON: {exc}")
+            docs = load_documents(r.path, settings.max_file_bytes)
+        except InputFileError as exc:
+            errors.append(f"{r.path}: {exc}")
+            continue
+        if len(docs) != 1:
+            errors.append(f"{r.path}: expected one report document, found {len(docs)}")
+            continue
+        sources.append((r.kind, r.component or r.path.stem, docs[0]))
     for t in settings.tools:
         try:
             sources.append((t.kind, t.component or t.cwd.name,
@@ -65,8 +70,11 @@ def _collect(settings: Settings) -> tuple[reports.Parsed, list[str]]:
     for kind, component, doc in sources:
         try:
             parsed = reports.parse(kind, doc, component)
-        except (reports.ReportError, KeyError, TypeError, AttributeError) as exc:
+        except reports.ReportError as exc:
             errors.append(f"{component} ({kind}): {exc}")
+            continue
+        except Exception as exc:  # hostile input (wrong types, deep nesting): this report is the finding
+            errors.append(f"{component} ({kind}): {unexpected(exc)}")
             continue
         merged.outdated.extend(parsed.outdated)
         merged.vulnerable.extend(parsed.vulnerable)
@@ -133,7 +141,7 @@ def summarize(parsed: reports.Parsed, errors: list[str], image_refs: list[images
 
 def run(ctx: Context, settings: Settings) -> Result:
     parsed, errors = _collect(settings)
-    refs, notes = images.from_manifests(settings.manifests)
+    refs, notes = images.from_manifests(settings.manifests, settings.max_file_bytes)
     errors.extend(notes)
     return summarize(parsed, errors, refs, settings)
 
