@@ -30,6 +30,7 @@ from ..stores.base import CHUNK, BackupStore, StoreError
 from .manifest import MANIFEST, Artifact, Manifest, TableFacts
 from .pipeline import PipelineError, pipeline, zstd_binary
 from .progress import ProgressFn as Progress
+from .schema_facts import schema_facts, sequence_positions
 from .scratch import read_system_identifier
 from .stale import claim, reap
 from .table_facts import STABLE_SESSION, table_facts, user_tables
@@ -113,6 +114,8 @@ def create_backup(cfg: LoadedConfig, store: BackupStore, *, emergency: bool = Fa
             assert row is not None
             snapshot, server_version, db_size = str(row[0]), str(row[1]), int(row[2])
             tables = user_tables(conn)
+            # sequences first: pg_dump reads them later, so it can only have them at or past this point
+            objects = schema_facts(conn, sequence_positions(conn))
             if after_snapshot:
                 after_snapshot()
 
@@ -134,7 +137,7 @@ def create_backup(cfg: LoadedConfig, store: BackupStore, *, emergency: bool = Fa
             database_size_bytes=db_size,
             snapshot=snapshot, dump_format="custom+zstd" if zstd else "custom", pg_dump_version=dump_version,
             emergency=emergency, duration_seconds=0.0,
-            artifacts=[Artifact(name=artifact, size=size, sha256=digest)], tables=facts,
+            artifacts=[Artifact(name=artifact, size=size, sha256=digest)], tables=facts, objects=objects,
         )
         if progress:
             progress("upload", 0, size)

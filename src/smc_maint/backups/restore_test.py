@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Literal
 from pydantic import Field
 
 from ..config.loader import LoadedConfig
-from ..config.model import Section
+from ..config.model import DatabaseConfig, Section
 from ..errors import SafetyRefusal
 from ..stores.base import BackupStore, StoreError
 from .catalog import BackupInfo, load_catalog
@@ -25,7 +26,15 @@ from .cleanup import always
 from .create import work_dir
 from .manifest import RESTORE_MARK, Manifest, RestoreMark
 from .progress import ProgressFn as Progress
-from .restore import Difference, compare, restore_archive, restored_facts
+from .restore import (
+    Difference,
+    compare,
+    compare_schema,
+    restore_archive,
+    restored_facts,
+    restored_objects,
+    table_key_of,
+)
 from .scratch import ScratchServer, local_binaries, local_target, server_target
 from .stale import claim, reap
 from .trust import DEFAULT_SKEW_SECONDS, future_dated, newest_trusted
@@ -63,6 +72,7 @@ class RestoreReport:
     differences: list[Difference] = field(default_factory=list)
     tables: int = 0
     rows: int = 0
+    objects_checked: bool = True  # False for manifests older than format 2 (no object facts recorded)
 
     @property
     def ok(self) -> bool:
@@ -119,7 +129,10 @@ def _download(store: BackupStore, manifest: Manifest, into: Path, progress: Prog
 
 
 def run_restore_test(cfg: LoadedConfig, store: BackupStore, settings: RestoreTestSettings, *, now: datetime,
-                     progress: Progress | None = None) -> RestoreReport:
+                     progress: Progress | None = None,
+                     before_verify: Callable[[DatabaseConfig], None] | None = None) -> RestoreReport:
+    """``before_verify`` runs against the restored scratch database before it is verified (tests
+    plant faults there)."""
     info = pick(store, settings.backup_id, now=now, skew_seconds=cfg.config.backup.max_clock_skew_seconds)
     manifest = info.manifest
     if len(manifest.artifacts) != 1:
@@ -159,9 +172,13 @@ def run_restore_test(cfg: LoadedConfig, store: BackupStore, settings: RestoreTes
                 if progress:
                     progress("restore", 1, 1)
                     progress("verify", 0, None)
+                if before_verify:
+                    before_verify(target.db)
                 t2 = time.monotonic()
-                actual = restored_facts(target.db, manifest.tables, settings.verify_jobs)
+                actual = restored_facts(target.db, manifest.tables, settings.verify_jobs, table_key_of(manifest))
                 differences = compare(manifest.tables, actual, tuple(settings.require_rows))
+                if manifest.objects is not None:
+                    differences += compare_schema(manifest.objects, restored_objects(target.db))
                 verify_seconds = time.monotonic() - t2
                 if progress:
                     progress("verify", 1, 1)
@@ -174,7 +191,7 @@ def run_restore_test(cfg: LoadedConfig, store: BackupStore, settings: RestoreTes
                                     stage="target") from None
     report = RestoreReport(info, target.description, download_seconds, restore_seconds, verify_seconds,
                            (now - manifest.created_at).total_seconds(), differences, len(manifest.tables),
-                           sum(t.rows for t in manifest.tables.values()))
+                           sum(t.rows for t in manifest.tables.values()), manifest.objects is not None)
     return report
 
 
