@@ -131,3 +131,35 @@ def test_pushgateway_push_is_bounded(trickler: Trickler) -> None:
     with pytest.raises(Exception, match="no complete answer within 1 s"):
         push(registry, PushgatewayConfig(url=trickler.url, timeout_seconds=1.0))
     _gave_up_early(trickler)
+
+
+def test_tls_handshake_of_a_certificate_check_is_bounded() -> None:
+    """A TLS peer that announces a 16 KiB handshake record and then trickles it (certificates procedure)."""
+    from smc_maint.certs.sources import from_endpoint
+
+    srv = socket.create_server(("127.0.0.1", 0))
+    port = srv.getsockname()[1]
+    sent: list[int] = []
+
+    def serve() -> None:
+        conn, _ = srv.accept()
+        n = 0
+        with conn:
+            try:
+                conn.recv(65536)  # ClientHello
+                conn.sendall(b"\x16\x03\x03\x40\x00")
+                for _ in range(200):  # 40 s if nobody hangs up
+                    conn.sendall(b"\x00")
+                    n += 1
+                    time.sleep(STEP)
+            except OSError:
+                pass
+        sent.append(n)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    facts = from_endpoint("127.0.0.1", port, None, timeout=1.0, verify=False, ca_file=None)
+    assert facts.error == "TLS connection failed: no complete TLS handshake within 1 s"
+    thread.join(10)
+    srv.close()
+    assert sent and sent[0] < 100, sent

@@ -17,6 +17,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from ..adapters.clock import parse_iso
+from ..adapters.deadline import Deadline, socket_deadline
 from ..adapters.input_files import DEFAULT_MAX_BYTES, InputFileError, load_documents, read_limited, unexpected
 from .assess import CertFacts
 
@@ -43,15 +44,21 @@ def from_endpoint(host: str, port: int, server_name: str | None, timeout: float,
     insecure = ssl.create_default_context()
     insecure.check_hostname = False
     insecure.verify_mode = ssl.CERT_NONE  # read even expired or untrusted certificates: that is the point
+    deadline = Deadline()
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock, \
+                socket_deadline(sock, timeout) as deadline, \
                 insecure.wrap_socket(sock, server_hostname=sni) as tls:
             der = tls.getpeercert(binary_form=True)
     except (OSError, ssl.SSLError) as exc:
-        return CertFacts("endpoint", label, error=f"TLS connection failed: {exc}")
+        why = f"no complete TLS handshake within {timeout:g} s" if deadline.fired else str(exc)
+        return CertFacts("endpoint", label, error=f"TLS connection failed: {why}")
     if not der:
         return CertFacts("endpoint", label, error="the server sent no certificate")
-    facts = _from_x509(x509.load_der_x509_certificate(der), "endpoint", label)
+    try:
+        facts = _from_x509(x509.load_der_x509_certificate(der), "endpoint", label)
+    except Exception as exc:  # a hostile or broken certificate is this endpoint's finding
+        return CertFacts("endpoint", label, error=f"cannot parse the served certificate: {unexpected(exc)}")
     if not verify:
         return facts
     try:
@@ -60,12 +67,13 @@ def from_endpoint(host: str, port: int, server_name: str | None, timeout: float,
         return CertFacts(**{**facts.__dict__, "error": f"cannot load ca_file {ca_file}: {exc}"})
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock, \
-                strict.wrap_socket(sock, server_hostname=sni):
+                socket_deadline(sock, timeout) as deadline, strict.wrap_socket(sock, server_hostname=sni):
             pass
     except ssl.SSLCertVerificationError as exc:
         return CertFacts(**{**facts.__dict__, "verify_error": exc.verify_message or str(exc)})
     except (OSError, ssl.SSLError) as exc:
-        return CertFacts(**{**facts.__dict__, "verify_error": f"handshake failed: {exc}"})
+        why = f"no complete TLS handshake within {timeout:g} s" if deadline.fired else str(exc)
+        return CertFacts(**{**facts.__dict__, "verify_error": f"handshake failed: {why}"})
     return facts
 
 
