@@ -115,3 +115,18 @@ def test_a_small_skew_is_tolerated(backup_config: Callable[..., LoadedConfig]) -
     result = backup_verify.run(make_ctx(cfg, clock=FixedClock(now)), backup_verify.Settings())
     assert result.status is Status.OK, result.summary
     assert result.details["newest"] == made.backup_id
+
+
+def test_a_deeply_nested_manifest_is_unreadable_not_a_crash(backup_config: Callable[..., LoadedConfig]) -> None:
+    cfg = backup_config()
+    store = open_store(cfg)
+    good = create_backup(cfg, store)
+    hostile = cfg.store_path / "20260101T000000Z-abcdef"
+    hostile.mkdir()
+    (hostile / "manifest.json").write_text("[" * 100_000 + "]" * 100_000)
+    listed = _cli(cfg, "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    body = json.loads(listed.stdout)
+    assert [b["id"] for b in body["backups"]] == [good.backup_id]
+    assert "nested too deeply" in body["unreadable"][0]["reason"]
+    assert "Traceback" not in listed.stderr

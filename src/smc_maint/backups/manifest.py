@@ -90,6 +90,8 @@ def parse(raw: bytes, where: str) -> Manifest:
     except (ValueError, ValidationError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ManifestError(f"{where}: invalid manifest ({first})") from None
+    except RecursionError:  # a hostile manifest must be "unreadable" (kept, reported), not a crash
+        raise ManifestError(f"{where}: invalid manifest (nested too deeply)") from None
 
 
 class RestoreMark(Model):
