@@ -10,6 +10,7 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import pytest
 
 from smc_maint.adapters import postgres
@@ -34,11 +35,10 @@ def test_a_postgresql_server_we_start_sees_no_secret(base_dir: Path, monkeypatch
         assert "PATH=" in environ
         for name, value in SECRETS.items():
             assert value not in environ and name not in environ, name
-        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True,
-                                  timeout=10).stdout.split()
+        children = psutil.Process(pid).children()
         assert children, "the postmaster's own children (checkpointer, ...) are checked too"
         for child in children:
-            assert all(value not in _environ(int(child)) for value in SECRETS.values())
+            assert all(value not in _environ(child.pid) for value in SECRETS.values())
 
 
 def test_pg_tools_get_the_minimum_and_a_private_passfile(make_config: Callable[..., LoadedConfig],
