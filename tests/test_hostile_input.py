@@ -155,3 +155,16 @@ def test_cli_shows_no_traceback_for_hostile_reports(make_config: Callable[..., L
                            "--config", str(cfg.source)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == Status.CRITICAL.exit_code, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_big_yaml_is_refused_before_the_slow_parser(tmp_path: Path) -> None:
+    from smc_maint.adapters.input_files import InputFileError
+
+    path = tmp_path / "big.yaml"
+    path.write_text("- key: value\n" * (3 * 2**20 // 13))
+    try:
+        load_documents(path)
+    except InputFileError as exc:
+        assert "YAML larger than 2,097,152 bytes" in str(exc)
+    else:
+        raise AssertionError("a 3 MiB YAML file must not be parsed")

@@ -15,6 +15,8 @@ from typing import Any
 import yaml
 
 DEFAULT_MAX_BYTES = 16 * 2**20
+# YAML costs seconds per MiB even with the C loader: larger YAML files are refused (JSON is not).
+YAML_MAX_BYTES = 2 * 2**20
 YAML_SUFFIXES = (".yaml", ".yml")
 SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -53,6 +55,9 @@ def parse_text(text: str, suffix: str) -> list[Any]:
             raise InputFileError(f"malformed JSON: {exc}") from None
         except RecursionError:
             raise InputFileError("nested too deeply to parse") from None
+    if len(text) > YAML_MAX_BYTES:
+        raise InputFileError(f"YAML larger than {YAML_MAX_BYTES:,} bytes is not parsed (slow); write the report "
+                             "as JSON")
     try:
         return [d for d in yaml.load_all(text, Loader=SafeLoader) if d is not None]
     except yaml.YAMLError as exc:
