@@ -165,6 +165,6 @@ def test_big_yaml_is_refused_before_the_slow_parser(tmp_path: Path) -> None:
     try:
         load_documents(path)
     except InputFileError as exc:
-        assert "YAML larger than 2,097,152 bytes" in str(exc)
+        assert "YAML larger than 1,048,576 bytes" in str(exc)
     else:
         raise AssertionError("a 3 MiB YAML file must not be parsed")

@@ -16,7 +16,7 @@ import yaml
 
 DEFAULT_MAX_BYTES = 16 * 2**20
 # YAML costs seconds per MiB even with the C loader: larger YAML files are refused (JSON is not).
-YAML_MAX_BYTES = 2 * 2**20
+YAML_MAX_BYTES = 2**20
 YAML_SUFFIXES = (".yaml", ".yml")
 SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
