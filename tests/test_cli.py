@@ -13,7 +13,7 @@ import pytest
 
 from smc_maint import registry
 from smc_maint.config.loader import LoadedConfig
-from smc_maint.errors import EXIT_CONFIG_ERROR, EXIT_USAGE
+from smc_maint.errors import EXIT_USAGE
 
 
 def smc(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -28,10 +28,13 @@ def test_usage_error_is_not_confused_with_critical() -> None:
     assert smc("no-such-command").returncode == EXIT_USAGE
 
 
-def test_unknown_group_is_a_config_error(make_config: Callable[..., LoadedConfig]) -> None:
+def test_unknown_group_or_only_id_is_a_usage_error(make_config: Callable[..., LoadedConfig]) -> None:
     cfg = make_config()
     proc = smc("run", "hourly", "--config", str(cfg.source))
-    assert proc.returncode == EXIT_CONFIG_ERROR and "unknown group" in proc.stderr
+    assert proc.returncode == EXIT_USAGE and "unknown group" in proc.stderr, proc.stderr
+    proc = smc("run", "daily", "--only", "helth", "--config", str(cfg.source))
+    assert proc.returncode == EXIT_USAGE and "not in group daily: helth" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_run_json_shape_and_history(make_config: Callable[..., LoadedConfig]) -> None:

@@ -243,8 +243,8 @@ def test_blocker_query_text_is_masked(pg: Any, trading_db: str) -> None:
 
 
 def test_pgpass_matches_any_host_and_port(make_config: Callable[..., LoadedConfig], pg: Any) -> None:
-    db = make_config().config.database
-    with postgres.libpq_env(db) as env:
+    cfg = make_config()
+    with postgres.libpq_env(cfg.config.database, secret_dir=cfg.secret_dir) as env:
         line = Path(env["PGPASSFILE"]).read_text()
         assert line.startswith("*:*:*:postgres:")
         with psycopg.connect(host=env["PGHOST"], port=int(env["PGPORT"]), user=env["PGUSER"],

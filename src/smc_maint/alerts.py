@@ -5,12 +5,14 @@ A dead webhook becomes a :class:`Delivery` with a reason; it never raises into t
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
 
+from .adapters import http
 from .config.model import AlertsConfig, ChannelConfig
 from .redact import redact
 from .result import Result
@@ -39,7 +41,7 @@ def post_with_retries(
     timeout: float,
     backoff_seconds: float,
     sleep: Callable[[float], None] = time.sleep,
-    transport: httpx.BaseTransport | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
     what: str = "webhook",
 ) -> tuple[bool, int, str | None]:
     """POST with retries and exponential backoff (honouring Retry-After); never raises.
@@ -47,32 +49,29 @@ def post_with_retries(
     Returns (delivered, attempts made, reason). Transient failures (network, 408/425/429/5xx) are
     retried; another 4xx is final. Any exception, even a malformed URL, becomes a reason: an alert
     or a dead-man ping must never abort the run it reports on. The reason never contains the URL.
+    ``timeout`` bounds each attempt in total (a trickling receiver cannot stretch it).
     """
     last = "not attempted"
-    try:
-        client = httpx.Client(timeout=timeout, transport=transport)
-    except Exception as exc:  # bad proxy settings and the like: a reason, not a crash
-        return False, 0, f"{what} client not created: {type(exc).__name__}"
-    with client:
-        for attempt in range(1, attempts + 1):
-            retry_after = None
-            try:
-                resp = client.post(url, json=payload) if payload is not None else client.post(url, content=b"")
-            except httpx.UnsupportedProtocol as exc:
-                return False, attempt, f"{what} not sent: {type(exc).__name__}"
-            except httpx.TransportError as exc:
-                last = f"{what} unreachable: {type(exc).__name__}"
-            except Exception as exc:  # InvalidURL, UnsupportedProtocol...: retrying cannot help
-                return False, attempt, f"{what} not sent: {type(exc).__name__}"
-            else:
-                if resp.is_success:
-                    return True, attempt, None
-                last = f"{what} answered HTTP {resp.status_code}"
-                if resp.status_code not in _RETRY_STATUS:
-                    return False, attempt, last
-                retry_after = resp.headers.get("retry-after")
-            if attempt < attempts:
-                sleep(backoff_delay(backoff_seconds, attempt, retry_after))
+    for attempt in range(1, attempts + 1):
+        retry_after = None
+        try:
+            resp = http.request("POST", url, deadline=timeout, transport=transport,
+                                json=payload, content=None if payload is not None else b"")
+        except httpx.UnsupportedProtocol as exc:
+            return False, attempt, f"{what} not sent: {type(exc).__name__}"
+        except httpx.TransportError as exc:
+            last = f"{what} unreachable: {type(exc).__name__}"
+        except Exception as exc:  # InvalidURL, UnsupportedProtocol...: retrying cannot help
+            return False, attempt, f"{what} not sent: {type(exc).__name__}"
+        else:
+            if resp.is_success:
+                return True, attempt, None
+            last = f"{what} answered HTTP {resp.status_code}"
+            if resp.status_code not in _RETRY_STATUS:
+                return False, attempt, last
+            retry_after = resp.headers.get("retry-after")
+        if attempt < attempts:
+            sleep(backoff_delay(backoff_seconds, attempt, retry_after))
     return False, attempts, f"{last} after {attempts} attempts"
 
 
@@ -92,7 +91,7 @@ class Notifier:
         cfg: AlertsConfig,
         *,
         sleep: Callable[[float], None] = time.sleep,
-        transport: httpx.BaseTransport | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._cfg = cfg
         self._sleep = sleep
@@ -137,17 +136,40 @@ class Notifier:
                                  sleep=self._sleep, transport=self._transport)
 
     def _apprise(self, urls: list[str], text: str) -> tuple[bool, int, str | None]:
-        import apprise
-
         for attempt in range(1, self._cfg.attempts + 1):
             try:
-                app = apprise.Apprise()
-                for url in urls:
-                    app.add(url)
-                if bool(app.notify(body=text, title="smc-maint")):
+                if apprise_notify(urls, text, deadline=self._cfg.timeout_seconds):
                     return True, attempt, None
+            except TimeoutError:
+                return False, attempt, f"apprise gave no answer within {self._cfg.timeout_seconds:g} s"
             except Exception as exc:  # a plugin bug must not abort the run it reports on
                 return False, attempt, f"apprise failed: {type(exc).__name__}"
             if attempt < self._cfg.attempts:
                 self._sleep(backoff_delay(self._cfg.backoff_seconds, attempt))
         return False, self._cfg.attempts, f"apprise delivery failed after {self._cfg.attempts} attempts"
+
+
+def apprise_notify(urls: list[str], text: str, *, deadline: float) -> bool:
+    """Apprise's notify, bounded in total: its plugins use per-read timeouts of their own, so it runs
+    in a daemon thread that is abandoned (never waited for) at the deadline; raises TimeoutError."""
+    import apprise
+
+    box: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            app = apprise.Apprise()
+            for url in urls:
+                app.add(url)
+            box["ok"] = bool(app.notify(body=text, title="smc-maint"))
+        except BaseException as exc:
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, name="apprise-notify", daemon=True)
+    worker.start()
+    worker.join(deadline)
+    if worker.is_alive():
+        raise TimeoutError(f"apprise gave no answer within {deadline:g} s")
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return bool(box.get("ok"))

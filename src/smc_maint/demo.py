@@ -79,8 +79,13 @@ def demo_platform(data_dir: Path) -> dict[str, Any]:
         {"name": "postgres", "process": rf"postgres -D {re.escape(str(data_dir))}(\s|$)", "replicas": 1}]}}
 
 
-def prepare(*, reset: bool = False, home: Path | None = None, kind: str = "auto") -> Path:
-    """Bring the demo environment up and return the path of its config file."""
+def prepare(*, reset: bool = False, home: Path | None = None, kind: str = "auto",
+            port: int | None = None) -> Path:
+    """Bring the demo environment up and return the path of its config file.
+
+    ``port`` (``embedded.port``) is honoured exactly: a server running on another port is
+    restarted on it. Without it the default port is used when free, else any free port.
+    """
     home = home or demo_home()
     if reset and home.exists():
         with contextlib.suppress(Exception):
@@ -90,7 +95,11 @@ def prepare(*, reset: bool = False, home: Path | None = None, kind: str = "auto"
     home.chmod(0o755)
     state = _state(home)
     binaries = find_binaries(kind)  # type: ignore[arg-type]
-    if state.get("major") == binaries.major and state.get("bin_dir") == str(binaries.bin_dir):
+    same_server = state.get("major") == binaries.major and state.get("bin_dir") == str(binaries.bin_dir)
+    if port is not None:
+        if same_server and int(state["port"]) != port:
+            _server(home, binaries, int(state["port"])).stop()
+    elif same_server:
         port = int(state["port"])
     else:
         port = DEFAULT_PORT if _port_free(DEFAULT_PORT) else free_port()
@@ -136,6 +145,7 @@ def prepare(*, reset: bool = False, home: Path | None = None, kind: str = "auto"
                      "password_file": str(pw_file), "bin_dir": str(binaries.bin_dir)},
         "store": {"kind": "local", "path": str(home / "backups")},
         "platform": demo_platform(server.data_dir),
+        "embedded": {"postgres": kind, "port": port},
         "procedures": {},
     }
     for pid in registry.PROCEDURES:

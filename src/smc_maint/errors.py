@@ -11,6 +11,10 @@ class ConfigError(SmcMaintError):
     """Configuration is missing, malformed or invalid; the message names key and line."""
 
 
+class UsageError(ConfigError):
+    """The command line names something that does not exist (a group, a procedure id): exit 64."""
+
+
 class LockHeld(SmcMaintError):
     """Another run of the same group holds the lock."""
 

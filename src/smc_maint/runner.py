@@ -29,7 +29,7 @@ from .adapters.clock import Clock, SystemClock
 from .alerts import Delivery, Notifier, format_alert
 from .config.loader import LoadedConfig
 from .context import Context
-from .errors import ConfigError
+from .errors import UsageError
 from .history import History, open_history
 from .history.liveness import HEARTBEAT_SECONDS, process_started
 from .history.store import INTERRUPTED
@@ -92,13 +92,13 @@ class RunOutcome:
 def resolve_ids(group: str, only: Sequence[str] | None) -> list[str]:
     """The procedures a run executes, in group order; ``only`` must name members of the group."""
     if group not in registry.GROUPS:
-        raise ConfigError(f"unknown group {group!r} (known: {', '.join(registry.GROUPS)})")
+        raise UsageError(f"unknown group {group!r} (known: {', '.join(registry.GROUPS)})")
     ids = registry.GROUPS[group]
     if not only:
         return list(ids)
     unknown = [p for p in only if p not in ids]
     if unknown:
-        raise ConfigError(f"not in group {group}: {', '.join(unknown)} (members: {', '.join(ids)})")
+        raise UsageError(f"not in group {group}: {', '.join(unknown)} (members: {', '.join(ids)})")
     return [p for p in ids if p in only]
 
 

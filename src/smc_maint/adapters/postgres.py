@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import stat
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,9 @@ import psycopg
 from ..config.model import DatabaseConfig
 from ..deadline import server_bounds
 from ..redact import redact
+from .child_env import minimal_env
+
+PGPASS_PREFIX = "pgpass-"
 
 TOOL = "smc-maint"
 _NAME_MAX = 63  # PostgreSQL truncates application_name to NAMEDATALEN - 1 bytes
@@ -107,10 +110,32 @@ def tool(db: DatabaseConfig, name: str) -> str:
     return found
 
 
+def sweep_pgpass(secret_dir: Path) -> list[Path]:
+    """Remove password files left by processes that are gone (killed with -9: no ``finally`` ran)."""
+    removed: list[Path] = []
+    with contextlib.suppress(OSError):
+        for path in secret_dir.glob(f"{PGPASS_PREFIX}*"):
+            pid = path.name[len(PGPASS_PREFIX):].split("-", 1)[0]
+            if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    removed.append(path)
+    return removed
+
+
+def private_dir(secret_dir: Path) -> Path:
+    """``secret_dir``, created 0700 (it holds short-lived password files)."""
+    secret_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    secret_dir.chmod(0o700)
+    return secret_dir
+
+
 @contextlib.contextmanager
-def libpq_env(db: DatabaseConfig, *, dbname: str | None = None) -> Iterator[dict[str, str]]:
-    """Environment for a libpq client tool; the password goes into a 0600 PGPASSFILE."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+def libpq_env(db: DatabaseConfig, *, secret_dir: Path, dbname: str | None = None) -> Iterator[dict[str, str]]:
+    """Environment for a libpq client tool: the minimum plus PG* settings; the password goes into
+    a 0600 PGPASSFILE in ``secret_dir`` (the tool's private state, not /tmp), named by our pid so
+    that leftovers of a killed run are swept by the next one."""
+    env = minimal_env()
     env.update(
         PGHOST=db.host,
         PGPORT=str(db.port),
@@ -125,7 +150,10 @@ def libpq_env(db: DatabaseConfig, *, dbname: str | None = None) -> Iterator[dict
     if not password:
         yield env
         return
-    fd, name = tempfile.mkstemp(prefix="smc-maint-pgpass-")
+    private_dir(secret_dir)
+    sweep_pgpass(secret_dir)
+    name = str(secret_dir / f"{PGPASS_PREFIX}{os.getpid()}-{secrets.token_hex(6)}")
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         os.fchmod(fd, stat.S_IRUSR | stat.S_IWUSR)
 

@@ -35,6 +35,7 @@ from ..stores.base import CHUNK, BackupStore, StoreError
 from .manifest import MANIFEST, Artifact, Manifest, TableFacts
 from .pipeline import PipelineError, pipeline, zstd_binary
 from .progress import ProgressFn as Progress
+from .schema_facts import schema_facts, sequence_positions
 from .scratch import read_system_identifier
 from .stale import claim, reap
 from .table_facts import STABLE_SESSION, table_facts, user_tables
@@ -203,6 +204,8 @@ def _create(cfg: LoadedConfig, store: BackupStore, *, emergency: bool, clock: Cl
                     names = ", ".join(f'"{s.replace(chr(34), chr(34) * 2)}"."{t.replace(chr(34), chr(34) * 2)}"'
                                       for s, t in tables)
                     conn.execute(f"LOCK TABLE {names} IN ACCESS SHARE MODE")
+            # sequences first: pg_dump reads them later, so it can only have them at or past this point
+            objects = schema_facts(conn, sequence_positions(conn))
             if after_snapshot:
                 after_snapshot()
 
@@ -221,7 +224,7 @@ def _create(cfg: LoadedConfig, store: BackupStore, *, emergency: bool, clock: Cl
             database_size_bytes=db_size,
             snapshot=snapshot, dump_format="custom+zstd" if zstd else "custom", pg_dump_version=dump_version,
             emergency=emergency, duration_seconds=0.0,
-            artifacts=[Artifact(name=artifact, size=size, sha256=digest)], tables=facts,
+            artifacts=[Artifact(name=artifact, size=size, sha256=digest)], tables=facts, objects=objects,
         )
         if progress:
             progress("upload", 0, size)
@@ -261,7 +264,7 @@ def _dump(cfg: LoadedConfig, pg_dump: str, zstd: str | None, snapshot: str, loca
         commands.append(("zstd", [zstd, f"-{opts.zstd_level}", f"-T{opts.zstd_threads}", "-q", "-c"]))
     digest = hashlib.sha256()
     size = 0
-    with postgres.libpq_env(cfg.config.database) as env, pipeline(commands, env=env) as pipe, \
+    with postgres.libpq_env(cfg.config.database, secret_dir=cfg.secret_dir) as env, pipeline(commands, env=env) as pipe, \
             open(local, "wb") as out:
         while chunk := pipe.stdout.read(CHUNK):
             digest.update(chunk)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 MANIFEST = "manifest.json"
 RESTORE_MARK = "restore-test.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: tables keyed unambiguously (schema_facts.table_key) and ``objects`` recorded
 
 
 class ManifestError(Exception):
@@ -37,6 +37,24 @@ class TableFacts(Model):
                              "hashes, t = hash of the row's text (see table_facts)")
 
 
+class SequenceFacts(Model):
+    last_value: int
+    is_called: bool
+    increment: int = 1
+
+
+class SchemaFacts(Model):
+    """What a restore must bring back besides rows (see schema_facts); names are schema-qualified."""
+
+    server_major: int
+    sequences: dict[str, SequenceFacts] = Field(default_factory=dict)
+    indexes: dict[str, str] = Field(default_factory=dict, description="name -> md5 of pg_get_indexdef")
+    constraints: dict[str, str] = Field(default_factory=dict, description="schema.table.name -> md5 of definition")
+    views: dict[str, str] = Field(default_factory=dict, description="views and materialized views")
+    functions: dict[str, str] = Field(default_factory=dict, description="schema.name(args) -> md5 of definition")
+    extensions: dict[str, str] = Field(default_factory=dict, description="name -> version")
+
+
 class Manifest(Model):
     format_version: int = FORMAT_VERSION
     backup_id: str
@@ -55,6 +73,8 @@ class Manifest(Model):
     duration_seconds: float
     artifacts: list[Artifact]
     tables: dict[str, TableFacts]
+    objects: SchemaFacts | None = Field(None, description="format 2+: sequences, indexes, constraints, views, "
+                                        "functions, extensions (absent in older manifests)")
 
     @property
     def size_bytes(self) -> int:
@@ -70,6 +90,8 @@ def parse(raw: bytes, where: str) -> Manifest:
     except (ValueError, ValidationError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ManifestError(f"{where}: invalid manifest ({first})") from None
+    except RecursionError:  # a hostile manifest must be "unreadable" (kept, reported), not a crash
+        raise ManifestError(f"{where}: invalid manifest (nested too deeply)") from None
 
 
 class RestoreMark(Model):

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from ..adapters.child_env import minimal_env
 from ..redact import redact
 
 
@@ -71,7 +72,7 @@ def pipeline(commands: Sequence[tuple[str, Sequence[str]]], *, env: Mapping[str,
             last = index == len(commands) - 1
             err = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
             proc = subprocess.Popen(list(argv), stdin=previous, stdout=stdout if last else subprocess.PIPE,
-                                    stderr=err, env=dict(env) if env is not None else None)
+                                    stderr=err, env=dict(env) if env is not None else minimal_env())
             if index > 0 and previous is not None and hasattr(previous, "close"):
                 previous.close()  # the child holds its own copy; we must not keep the pipe open
             pipe.steps.append(Step(name, proc, err))

@@ -9,9 +9,10 @@ from typing import Any
 
 from ..adapters import postgres
 from ..config.model import DatabaseConfig
-from .manifest import Manifest, TableFacts
+from .manifest import Manifest, SchemaFacts, TableFacts
 from .pipeline import pipeline, zstd_binary
-from .table_facts import method_of, table_facts, user_tables
+from .schema_facts import compare_objects, schema_facts
+from .table_facts import KeyFn, method_of, table_facts, table_name, user_tables
 
 
 class RestoreError(Exception):
@@ -24,8 +25,8 @@ def _pg_restore(target: DatabaseConfig, bin_dir: Path | None) -> str:
     return postgres.tool(target, "pg_restore")
 
 
-def restore_archive(manifest: Manifest, local: Path, target: DatabaseConfig, *, bin_dir: Path | None = None,
-                    jobs: int = 1, single_transaction: bool = False) -> None:
+def restore_archive(manifest: Manifest, local: Path, target: DatabaseConfig, *, secret_dir: Path,
+                    bin_dir: Path | None = None, jobs: int = 1, single_transaction: bool = False) -> None:
     """Load ``local`` (the backup's artifact) into ``target`` (an empty database).
 
     ``single_transaction`` streams the archive into one transaction: on a scratch server with
@@ -39,7 +40,7 @@ def restore_archive(manifest: Manifest, local: Path, target: DatabaseConfig, *, 
     zstd = manifest.dump_format.endswith("+zstd")
     if zstd and zstd_binary() is None:
         raise RestoreError("the backup is zstd-compressed but no zstd binary is on PATH")
-    with postgres.libpq_env(target) as env:
+    with postgres.libpq_env(target, secret_dir=secret_dir) as env:
         try:
             if zstd and jobs > 1:  # parallel pg_restore needs a seekable plain archive
                 plain = local.with_suffix("")
@@ -62,8 +63,13 @@ def restore_archive(manifest: Manifest, local: Path, target: DatabaseConfig, *, 
             raise RestoreError(str(exc)) from None
 
 
-def restored_facts(target: DatabaseConfig, expected: Mapping[str, TableFacts], jobs: int = 2
-                   ) -> dict[str, TableFacts]:
+def table_key_of(manifest: Manifest) -> KeyFn | None:
+    """How ``manifest`` keys its tables: format 1 by the old ambiguous name, later by the default key."""
+    return table_name if manifest.format_version < 2 else None
+
+
+def restored_facts(target: DatabaseConfig, expected: Mapping[str, TableFacts], jobs: int = 2,
+                   key: KeyFn | None = None) -> dict[str, TableFacts]:
     """Facts of every restored table, fingerprinted by the method the backup used for it."""
     def connect() -> Any:
         return postgres.connect(target, autocommit=True)
@@ -71,7 +77,17 @@ def restored_facts(target: DatabaseConfig, expected: Mapping[str, TableFacts], j
     with connect() as conn:
         tables = user_tables(conn)
     methods = {name: method_of(facts.fingerprint) for name, facts in expected.items()}
-    return table_facts(connect, tables, jobs=jobs, methods=methods)
+    return table_facts(connect, tables, jobs=jobs, methods=methods, key=key)
+
+
+def restored_objects(target: DatabaseConfig) -> SchemaFacts:
+    with postgres.connect(target, autocommit=True) as conn:
+        return schema_facts(conn)
+
+
+def compare_schema(expected: SchemaFacts, actual: SchemaFacts) -> list[Difference]:
+    """Object differences (sequences, indexes, constraints, views, functions, extensions)."""
+    return [Difference(d.what, d.problem) for d in compare_objects(expected, actual)]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import contextlib
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +19,7 @@ from typing import Literal
 from pydantic import Field
 
 from ..config.loader import LoadedConfig
-from ..config.model import Section
+from ..config.model import DatabaseConfig, Section
 from ..errors import SafetyRefusal
 from ..stores.base import BackupStore, StoreError
 from .catalog import BackupInfo, load_catalog
@@ -27,9 +27,18 @@ from .cleanup import always
 from .create import work_dir
 from .manifest import RESTORE_MARK, Manifest, RestoreMark
 from .progress import ProgressFn as Progress
-from .restore import Difference, compare, restore_archive, restored_facts
+from .restore import (
+    Difference,
+    compare,
+    compare_schema,
+    restore_archive,
+    restored_facts,
+    restored_objects,
+    table_key_of,
+)
 from .scratch import ScratchServer, Target, local_binaries, local_target, server_target
 from .stale import claim, reap
+from .trust import DEFAULT_SKEW_SECONDS, future_dated, newest_trusted
 
 
 class RestoreTestSettings(Section):
@@ -64,6 +73,7 @@ class RestoreReport:
     differences: list[Difference] = field(default_factory=list)
     tables: int = 0
     rows: int = 0
+    objects_checked: bool = True  # False for manifests older than format 2 (no object facts recorded)
     target_seconds: float = 0.0  # creating the scratch server or database
 
     @property
@@ -71,7 +81,9 @@ class RestoreReport:
         return not self.differences
 
 
-def pick(store: BackupStore, backup_id: str | None) -> BackupInfo:
+def pick(store: BackupStore, backup_id: str | None, *, now: datetime,
+         skew_seconds: float = DEFAULT_SKEW_SECONDS) -> BackupInfo:
+    """The asked-for backup, else the newest trustworthy one (never one dated in the future)."""
     try:
         catalog = load_catalog(store)
     except StoreError as exc:
@@ -82,10 +94,12 @@ def pick(store: BackupStore, backup_id: str | None) -> BackupInfo:
             why = catalog.why_not_a_backup(backup_id) or "no such backup"
             raise RestoreTestFailed(f"backup {backup_id}: {why}", backup_id=backup_id, stage="manifest")
         return found
-    newest = catalog.newest()
+    newest = newest_trusted(catalog, now, skew_seconds)
     if newest is None:
         others = len(catalog.leftovers) + len(catalog.unreadable)
         extra = f" ({others} directories without a valid manifest)" if others else ""
+        future = len(future_dated(catalog.backups, now, skew_seconds))
+        extra += f" ({future} dated in the future, not trusted)" if future else ""
         raise RestoreTestFailed(f"no backup with a valid manifest in {store.description}{extra}", stage="list")
     return newest
 
@@ -117,18 +131,22 @@ def _download(store: BackupStore, manifest: Manifest, into: Path, progress: Prog
 
 
 def run_restore_test(cfg: LoadedConfig, store: BackupStore, settings: RestoreTestSettings, *, now: datetime,
-                     progress: Progress | None = None) -> RestoreReport:
-    with restored(cfg, store, settings, now=now, progress=progress) as (_, report):
+                     progress: Progress | None = None,
+                     before_verify: Callable[[DatabaseConfig], None] | None = None) -> RestoreReport:
+    """``before_verify`` runs against the restored scratch database before it is verified (tests
+    plant faults there)."""
+    with restored(cfg, store, settings, now=now, progress=progress, before_verify=before_verify) as (_, report):
         return report
 
 
 @contextlib.contextmanager
 def restored(cfg: LoadedConfig, store: BackupStore, settings: RestoreTestSettings, *, now: datetime,
-             progress: Progress | None = None, info: BackupInfo | None = None
+             progress: Progress | None = None, info: BackupInfo | None = None,
+             before_verify: Callable[[DatabaseConfig], None] | None = None
              ) -> Iterator[tuple[Target, RestoreReport]]:
     """Restore and verify, then yield the live scratch target with the report (the DR drill checks
     it further); the target and downloads are removed when the block ends, however it ends."""
-    info = info or pick(store, settings.backup_id)
+    info = info or pick(store, settings.backup_id, now=now, skew_seconds=cfg.config.backup.max_clock_skew_seconds)
     manifest = info.manifest
     if len(manifest.artifacts) != 1:
         raise RestoreTestFailed(f"backup {info.id}: expected one archive, the manifest lists "
@@ -162,7 +180,7 @@ def restored(cfg: LoadedConfig, store: BackupStore, settings: RestoreTestSetting
                 target_seconds = time.monotonic() - t_target
                 t1 = time.monotonic()
                 try:
-                    restore_archive(manifest, local, target.db, bin_dir=target.binaries_dir,
+                    restore_archive(manifest, local, target.db, secret_dir=cfg.secret_dir, bin_dir=target.binaries_dir,
                                     jobs=settings.restore_jobs, single_transaction=settings.target == "local")
                 except Exception as exc:
                     raise RestoreTestFailed(f"restore failed: {exc}", backup_id=info.id, stage="restore") from None
@@ -170,16 +188,20 @@ def restored(cfg: LoadedConfig, store: BackupStore, settings: RestoreTestSetting
                 if progress:
                     progress("restore", 1, 1)
                     progress("verify", 0, None)
+                if before_verify:
+                    before_verify(target.db)
                 t2 = time.monotonic()
-                actual = restored_facts(target.db, manifest.tables, settings.verify_jobs)
+                actual = restored_facts(target.db, manifest.tables, settings.verify_jobs, table_key_of(manifest))
                 differences = compare(manifest.tables, actual, tuple(settings.require_rows))
+                if manifest.objects is not None:
+                    differences += compare_schema(manifest.objects, restored_objects(target.db))
                 verify_seconds = time.monotonic() - t2
                 if progress:
                     progress("verify", 1, 1)
                 report = RestoreReport(info, target.description, download_seconds, restore_seconds,
                                        verify_seconds, (now - manifest.created_at).total_seconds(), differences,
                                        len(manifest.tables), sum(t.rows for t in manifest.tables.values()),
-                                       target_seconds=target_seconds)
+                                       manifest.objects is not None, target_seconds=target_seconds)
                 in_body = True
                 yield target, report
         except (RestoreTestFailed, SafetyRefusal):

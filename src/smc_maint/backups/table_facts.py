@@ -15,6 +15,7 @@ import psycopg
 from psycopg import sql
 
 from .manifest import TableFacts
+from .schema_facts import table_key
 
 Connect = Callable[[], psycopg.Connection[Any]]
 
@@ -48,7 +49,12 @@ FACTS = "SELECT count(*), coalesce(sum({}), 0)::text FROM {} AS t"
 
 
 def table_name(schema: str, name: str) -> str:
+    """The format-1 key (ambiguous: a public table named "a.b" and table b of schema a collide);
+    kept only to verify old manifests. New manifests use :func:`schema_facts.table_key`."""
     return name if schema == "public" else f"{schema}.{name}"
+
+
+KeyFn = Callable[[str, str], str]
 
 
 def user_tables(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
@@ -79,7 +85,7 @@ def _one_table(conn: psycopg.Connection[Any], schema: str, name: str, methods: S
 
 
 def _facts_worker(connect: Connect, snapshot: str | None, tables: Sequence[tuple[str, str]],
-                  forced: Mapping[str, str]) -> dict[str, TableFacts]:
+                  forced: Mapping[str, str], key_of: KeyFn) -> dict[str, TableFacts]:
     out: dict[str, TableFacts] = {}
     with connect() as conn:
         conn.autocommit = True
@@ -90,27 +96,30 @@ def _facts_worker(connect: Connect, snapshot: str | None, tables: Sequence[tuple
         if snapshot:
             conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
         for schema, name in tables:
-            key = table_name(schema, name)
+            key = key_of(schema, name)
             out[key] = _one_table(conn, schema, name, [forced[key]] if key in forced else auto)
         conn.execute("COMMIT")
     return out
 
 
 def table_facts(connect: Connect, tables: Sequence[tuple[str, str]], *, snapshot: str | None = None,
-                jobs: int = 1, methods: Mapping[str, str] | None = None) -> dict[str, TableFacts]:
+                jobs: int = 1, methods: Mapping[str, str] | None = None,
+                key: KeyFn | None = None) -> dict[str, TableFacts]:
     """Facts of ``tables`` (given largest first) over ``jobs`` connections, in ``snapshot`` if given.
 
-    ``methods`` forces the fingerprint method per table name (verification repeats the backup's).
+    ``methods`` forces the fingerprint method per table name (verification repeats the backup's);
+    ``key`` names the tables (default: the unambiguous format-2 key).
     """
+    key_of = key or table_key
     forced = dict(methods or {})
     jobs = max(1, min(jobs, len(tables)))
     if jobs == 1:
-        return _facts_worker(connect, snapshot, tables, forced) if tables else {}
+        return _facts_worker(connect, snapshot, tables, forced, key_of) if tables else {}
     buckets: list[list[tuple[str, str]]] = [[] for _ in range(jobs)]
     for i, table in enumerate(tables):  # largest first, dealt round-robin
         buckets[i % jobs].append(table)
     out: dict[str, TableFacts] = {}
     with ThreadPoolExecutor(jobs, thread_name_prefix="table-facts") as pool:
-        for part in pool.map(lambda b: _facts_worker(connect, snapshot, b, forced), buckets):
+        for part in pool.map(lambda b: _facts_worker(connect, snapshot, b, forced, key_of), buckets):
             out.update(part)
     return out

@@ -6,7 +6,6 @@ cannot hide the others.
 
 from __future__ import annotations
 
-import json
 import socket
 import ssl
 from collections.abc import Iterable
@@ -18,6 +17,8 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from ..adapters.clock import parse_iso
+from ..adapters.deadline import Deadline, socket_deadline
+from ..adapters.input_files import DEFAULT_MAX_BYTES, InputFileError, load_documents, read_limited, unexpected
 from .assess import CertFacts
 
 PEM_SUFFIXES = (".pem", ".crt", ".cer")
@@ -43,15 +44,21 @@ def from_endpoint(host: str, port: int, server_name: str | None, timeout: float,
     insecure = ssl.create_default_context()
     insecure.check_hostname = False
     insecure.verify_mode = ssl.CERT_NONE  # read even expired or untrusted certificates: that is the point
+    deadline = Deadline()
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock, \
+                socket_deadline(sock, timeout) as deadline, \
                 insecure.wrap_socket(sock, server_hostname=sni) as tls:
             der = tls.getpeercert(binary_form=True)
     except (OSError, ssl.SSLError) as exc:
-        return CertFacts("endpoint", label, error=f"TLS connection failed: {exc}")
+        why = f"no complete TLS handshake within {timeout:g} s" if deadline.fired else str(exc)
+        return CertFacts("endpoint", label, error=f"TLS connection failed: {why}")
     if not der:
         return CertFacts("endpoint", label, error="the server sent no certificate")
-    facts = _from_x509(x509.load_der_x509_certificate(der), "endpoint", label)
+    try:
+        facts = _from_x509(x509.load_der_x509_certificate(der), "endpoint", label)
+    except Exception as exc:  # a hostile or broken certificate is this endpoint's finding
+        return CertFacts("endpoint", label, error=f"cannot parse the served certificate: {unexpected(exc)}")
     if not verify:
         return facts
     try:
@@ -60,12 +67,13 @@ def from_endpoint(host: str, port: int, server_name: str | None, timeout: float,
         return CertFacts(**{**facts.__dict__, "error": f"cannot load ca_file {ca_file}: {exc}"})
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock, \
-                strict.wrap_socket(sock, server_hostname=sni):
+                socket_deadline(sock, timeout) as deadline, strict.wrap_socket(sock, server_hostname=sni):
             pass
     except ssl.SSLCertVerificationError as exc:
         return CertFacts(**{**facts.__dict__, "verify_error": exc.verify_message or str(exc)})
     except (OSError, ssl.SSLError) as exc:
-        return CertFacts(**{**facts.__dict__, "verify_error": f"handshake failed: {exc}"})
+        why = f"no complete TLS handshake within {timeout:g} s" if deadline.fired else str(exc)
+        return CertFacts(**{**facts.__dict__, "verify_error": f"handshake failed: {why}"})
     return facts
 
 
@@ -79,29 +87,42 @@ def _pem_files(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
-def from_pem_paths(paths: Iterable[Path]) -> list[CertFacts]:
-    """Every certificate in the files (a chain file yields each certificate); keys are ignored."""
+def from_pem_paths(paths: Iterable[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> list[CertFacts]:
+    """Every certificate in the files (a chain file yields each certificate); keys are ignored.
+
+    Each file is judged on its own: one that cannot be read or parsed is a finding with the
+    reason, never an exception that would hide the certificates in the other files.
+    """
     found: list[CertFacts] = []
     for f in _pem_files(paths):
         try:
-            data = f.read_bytes()
-        except OSError as exc:
-            found.append(CertFacts("file", str(f), error=f"cannot read: {exc.strerror or exc}"))
+            data = read_limited(f, max_bytes)
+        except InputFileError as exc:
+            found.append(CertFacts("file", str(f), error=str(exc)))
             continue
-        if b"-----BEGIN CERTIFICATE-----" not in data:
-            if f.suffix.lower() in (".crt", ".cer"):
-                try:
-                    found.append(_from_x509(x509.load_der_x509_certificate(data), "file", str(f)))
-                except ValueError:
-                    found.append(CertFacts("file", str(f), error="not a PEM or DER certificate"))
-            continue  # e.g. a private key .pem next to the certificate
         try:
-            certs = x509.load_pem_x509_certificates(data)
-        except ValueError as exc:
-            found.append(CertFacts("file", str(f), error=f"cannot parse: {exc}"))
-            continue
-        for i, cert in enumerate(certs):
-            found.append(_from_x509(cert, "file", str(f) if i == 0 else f"{f}#{i}"))
+            found.extend(_from_pem_bytes(data, f))
+        except Exception as exc:  # malformed extensions or names surface lazily, on access
+            found.append(CertFacts("file", str(f), error=f"cannot parse: {unexpected(exc)}"))
+    return found
+
+
+def _from_pem_bytes(data: bytes, f: Path) -> list[CertFacts]:
+    found: list[CertFacts] = []
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        if f.suffix.lower() in (".crt", ".cer"):
+            try:
+                found.append(_from_x509(x509.load_der_x509_certificate(data), "file", str(f)))
+            except ValueError:
+                found.append(CertFacts("file", str(f), error="not a PEM or DER certificate"))
+        return found  # e.g. a private key .pem next to the certificate
+    try:
+        certs = x509.load_pem_x509_certificates(data)
+    except ValueError as exc:
+        found.append(CertFacts("file", str(f), error=f"cannot parse: {exc}"))
+        return found
+    for i, cert in enumerate(certs):
+        found.append(_from_x509(cert, "file", str(f) if i == 0 else f"{f}#{i}"))
     return found
 
 
@@ -113,33 +134,43 @@ def _time(value: Any) -> datetime | None:
 def from_cert_manager(doc: Any, origin: str) -> list[CertFacts]:
     """Certificates from ``kubectl get certificates -o json`` (a List) or a single Certificate object."""
     items = doc.get("items") if isinstance(doc, dict) and "items" in doc else [doc]
+    if not isinstance(items, list):
+        return [CertFacts("cert-manager", origin, error=f"malformed {origin}: 'items' is not a list")]
     found: list[CertFacts] = []
-    for item in items or []:
+    for index, item in enumerate(items):
         if not isinstance(item, dict) or item.get("kind") not in (None, "Certificate"):
             continue
-        meta = item.get("metadata") or {}
-        name = f"{meta.get('namespace', '-')}/{meta.get('name', '?')}"
-        status = item.get("status") or {}
-        ready_cond = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
         try:
-            found.append(CertFacts(
-                "cert-manager", name, _time(status.get("notBefore")), _time(status.get("notAfter")),
-                subject=(item.get("spec") or {}).get("commonName") or ", ".join((item.get("spec") or {}).get(
-                    "dnsNames") or []),
-                issuer=str(((item.get("spec") or {}).get("issuerRef") or {}).get("name", "")),
-                dns_names=tuple((item.get("spec") or {}).get("dnsNames") or ()),
-                ready=None if ready_cond is None else ready_cond.get("status") == "True",
-                ready_message=str((ready_cond or {}).get("message", "")),
-                renewal_time=_time(status.get("renewalTime")),
-                failed_issuance_attempts=int(status.get("failedIssuanceAttempts") or 0)))
-        except (ValueError, TypeError) as exc:
-            found.append(CertFacts("cert-manager", name, error=f"malformed status in {origin}: {exc}"))
+            found.append(_cert_manager_item(item, origin))
+        except Exception as exc:  # wrong types anywhere in one item: that item is the finding
+            found.append(CertFacts("cert-manager", f"{origin} items[{index}]",
+                                   error=f"malformed Certificate: {unexpected(exc)}"))
     return found
 
 
-def from_cert_manager_file(path: Path) -> list[CertFacts]:
+def _cert_manager_item(item: dict[str, Any], origin: str) -> CertFacts:
+    meta = item.get("metadata") or {}
+    name = f"{meta.get('namespace', '-')}/{meta.get('name', '?')}"
+    status = item.get("status") or {}
+    ready_cond = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        return CertFacts(
+            "cert-manager", name, _time(status.get("notBefore")), _time(status.get("notAfter")),
+            subject=(item.get("spec") or {}).get("commonName") or ", ".join((item.get("spec") or {}).get(
+                "dnsNames") or []),
+            issuer=str(((item.get("spec") or {}).get("issuerRef") or {}).get("name", "")),
+            dns_names=tuple((item.get("spec") or {}).get("dnsNames") or ()),
+            ready=None if ready_cond is None else ready_cond.get("status") == "True",
+            ready_message=str((ready_cond or {}).get("message", "")),
+            renewal_time=_time(status.get("renewalTime")),
+            failed_issuance_attempts=int(status.get("failedIssuanceAttempts") or 0))
+    except (ValueError, TypeError) as exc:
+        return CertFacts("cert-manager", name, error=f"malformed status in {origin}: {exc}")
+
+
+def from_cert_manager_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> list[CertFacts]:
+    try:
+        docs = load_documents(path, max_bytes)
+    except InputFileError as exc:
         return [CertFacts("cert-manager", str(path), error=f"cannot read cert-manager JSON: {exc}")]
-    return from_cert_manager(doc, str(path))
+    return [facts for doc in docs for facts in from_cert_manager(doc, str(path))]

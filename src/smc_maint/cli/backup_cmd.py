@@ -16,6 +16,7 @@ from ..backups.catalog import Catalog, load_catalog, verify_backup
 from ..backups.create import BackupError, create_backup
 from ..backups.progress import terminal_progress
 from ..backups.prune import prune as prune_store
+from ..backups.trust import newest_trusted
 from ..config.loader import LoadedConfig, load_config
 from ..errors import SmcMaintError
 from ..reporting.publish import publish_after_run
@@ -113,7 +114,8 @@ def verify(backup_id: Annotated[str | None, typer.Argument(help="backup id (defa
     cfg = load_config(config)
     store = _store(cfg)
     catalog = _catalog(store)
-    info = catalog.get(backup_id) if backup_id else catalog.newest()
+    info = catalog.get(backup_id) if backup_id else newest_trusted(
+        catalog, SystemClock().now(), cfg.config.backup.max_clock_skew_seconds)
     if info is None:
         reason = catalog.why_not_a_backup(backup_id) if backup_id else None
         problem = reason or (f"no backup {backup_id}" if backup_id else "no backup with a valid manifest")
@@ -153,7 +155,8 @@ def prune(dry_run: Annotated[bool, typer.Option("--dry-run", help="print the pla
     cfg = load_config(config)
     store = _store(cfg)
     try:
-        outcome = prune_store(store, cfg.config.backup.retention, now=SystemClock().now(), dry_run=dry_run)
+        outcome = prune_store(store, cfg.config.backup.retention, now=SystemClock().now(), dry_run=dry_run,
+                              skew_seconds=cfg.config.backup.max_clock_skew_seconds)
     except StoreError as exc:
         raise SmcMaintError(f"backup store: {exc}") from None
     if as_json:
@@ -163,6 +166,8 @@ def prune(dry_run: Annotated[bool, typer.Option("--dry-run", help="print the pla
         gone = outcome.plan.delete + outcome.plan.delete_leftovers if dry_run else outcome.deleted
         for backup_id, reasons in outcome.plan.keep.items():
             out.print(f"keep    {backup_id}  ({', '.join(reasons)})", markup=False, soft_wrap=True)
+        for backup_id, why in outcome.plan.rejected.items():
+            out.print(f"not trusted {backup_id}: {why}", markup=False, soft_wrap=True)
         for backup_id in gone:
             out.print(f"{'delete' if not dry_run else 'would delete':<7} {backup_id}", markup=False, soft_wrap=True)
         out.print(f"{verb} {len(gone)} backup(s), {outcome.freed_bytes:,} bytes; kept {len(outcome.plan.keep)}",

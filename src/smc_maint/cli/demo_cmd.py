@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import shlex
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from .. import demo as demo_env
-from ..config.loader import load_config
+from ..config.loader import find_config_file, load_config
 from . import render
 from .progress import run_with_progress
 
@@ -33,7 +33,7 @@ def demo(
         return
     if not as_json:
         err.print("[dim]starting the embedded PostgreSQL and demo data...[/dim]")
-    path = demo_env.prepare(reset=reset)
+    path = demo_env.prepare(reset=reset, **_embedded())
     cfg = load_config(path)
     outcome = run_with_progress(cfg, group, as_json=as_json, trigger="demo")
     if as_json:
@@ -49,12 +49,22 @@ def demo(
     raise typer.Exit(outcome.status.exit_code)
 
 
+def _embedded() -> dict[str, Any]:
+    """``embedded.*`` from the usual config lookup and SMC_MAINT_EMBEDDED__* (the demo's own config
+    file is regenerated, so it cannot be the place to set them)."""
+    source = find_config_file(None)
+    own = source is not None and source.resolve() == demo_env.config_path().resolve()
+    embedded = (load_config(text="") if own else load_config()).config.embedded
+    explicit = "port" in embedded.model_fields_set
+    return {"kind": embedded.postgres, "port": embedded.port if explicit else None}
+
+
 @app.command("env")
 def env() -> None:
     """Print shell exports that point every command at the demo environment."""
     path = demo_env.config_path()
     if not path.is_file():
-        path = demo_env.prepare()
+        path = demo_env.prepare(**_embedded())
     sys.stdout.write(f"export SMC_MAINT_CONFIG={shlex.quote(str(path))}\n")
 
 

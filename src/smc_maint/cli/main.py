@@ -27,6 +27,7 @@ from ..errors import (
     LockHeld,
     SafetyRefusal,
     SmcMaintError,
+    UsageError,
 )
 from ..history import SlotTaken, open_history
 from ..redact import RedactingFilter, redact
@@ -214,6 +215,8 @@ def main(argv: list[str] | None = None) -> None:
         _exit(EXIT_USAGE, f"usage error: {exc.format_message()}\n(see smc-maint --help)")
     except typer.Abort:
         _exit(130, "aborted")
+    except UsageError as exc:
+        _exit(EXIT_USAGE, f"usage error: {exc}\n(see smc-maint --help)")
     except ConfigError as exc:
         _exit(EXIT_CONFIG_ERROR, f"config error: {exc}")
     except LockHeld as exc:

@@ -49,6 +49,11 @@ class LoadedConfig:
     def lock_dir(self) -> Path:
         return self.home / "locks"
 
+    @property
+    def secret_dir(self) -> Path:
+        """Short-lived password files for child tools (PGPASSFILE); 0700, never /tmp."""
+        return self.home / "private"
+
     def settings_for(self, procedure_id: str) -> BaseModel:
         return self.procedure_settings[procedure_id]
 

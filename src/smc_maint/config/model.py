@@ -93,6 +93,8 @@ class BackupConfig(Section):
     lock_wait_seconds: float = Field(60, gt=0, description="how long a backup waits for its table locks "
                                      "(at most half the time left) before it fails naming the blocker")
     retention: RetentionConfig = RetentionConfig()
+    max_clock_skew_seconds: float = Field(300, ge=0, description="a backup created further ahead of now than "
+                                          "this is a finding and never counts as the newest")
 
 
 class ChannelConfig(Section):
@@ -152,6 +154,19 @@ class RunnerConfig(Section):
                                        "backup-verify and restore-test default to 3 h)")
     timeout_grace_seconds: float = Field(900, ge=0, description="after a timeout's SIGTERM, how long a "
                                          "procedure's clean-ups may take before its process group is SIGKILLed")
+
+    @field_validator("timeouts")
+    @classmethod
+    def _known_positive(cls, value: dict[str, float]) -> dict[str, float]:
+        """A misspelt id would silently keep the default; a zero or negative timeout kills every run."""
+        from .. import registry
+
+        for pid, seconds in value.items():
+            if pid not in registry.PROCEDURES:
+                raise ValueError(f"{pid!r} is not a procedure (known: {', '.join(sorted(registry.PROCEDURES))})")
+            if not seconds > 0:
+                raise ValueError(f"{pid}: the timeout must be more than 0 seconds, not {seconds:g}")
+        return value
 
     def timeout_for(self, procedure_id: str) -> float:
         """Explicit override, else the procedure's built-in default, else ``timeout_seconds``."""

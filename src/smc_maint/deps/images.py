@@ -7,8 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ..adapters.input_files import (
+    DEFAULT_MAX_BYTES,
+    YAML_SUFFIXES,
+    InputFileError,
+    load_documents,
+    parse_text,
+    read_limited,
+    unexpected,
+)
 from .reports import is_major_update
 
 
@@ -44,7 +51,7 @@ def _pod_spec(doc: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return template.get("spec") if isinstance(template, dict) else None
 
 
-def from_manifests(paths: Iterable[Path]) -> tuple[list[ImageRef], list[str]]:
+def from_manifests(paths: Iterable[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[ImageRef], list[str]]:
     """Images of every container and init container; unreadable files become notes, not errors."""
     refs: list[ImageRef] = []
     notes: list[str] = []
@@ -53,24 +60,34 @@ def from_manifests(paths: Iterable[Path]) -> tuple[list[ImageRef], list[str]]:
         files.extend(sorted(f for f in p.rglob("*") if f.suffix in (".yaml", ".yml")) if p.is_dir() else [p])
     for f in files:
         try:
-            docs = list(yaml.safe_load_all(f.read_text(encoding="utf-8")))
-        except (OSError, yaml.YAMLError) as exc:
+            docs = load_documents(f, max_bytes) if f.suffix in YAML_SUFFIXES else \
+                parse_text(read_limited(f, max_bytes).decode("utf-8", "replace"), ".yaml")
+        except InputFileError as exc:
             notes.append(f"{f}: cannot read manifest: {exc}")
             continue
-        for doc in docs:
-            if not isinstance(doc, dict):
-                continue
-            items = doc.get("items") if doc.get("kind") == "List" else [doc]
-            for item in items or []:
-                pod = _pod_spec(item) if isinstance(item, dict) else None
-                if not pod:
-                    continue
-                workload = f"{item.get('kind')}/{(item.get('metadata') or {}).get('name', '?')}"
-                for c in [*(pod.get("initContainers") or []), *(pod.get("containers") or [])]:
-                    image = str(c.get("image", ""))
-                    repo, tag, digest = split_image(image)
-                    refs.append(ImageRef(str(f), workload, str(c.get("name", "?")), image, repo, tag, digest))
+        try:
+            refs.extend(_images(docs, f))
+        except Exception as exc:  # wrong types in a hostile manifest: a note, the other files still count
+            notes.append(f"{f}: cannot read manifest: {unexpected(exc)}")
     return refs, notes
+
+
+def _images(docs: list[Any], f: Path) -> list[ImageRef]:
+    refs: list[ImageRef] = []
+    for doc in docs:
+        if not isinstance(doc, dict):
+            continue
+        items = doc.get("items") if doc.get("kind") == "List" else [doc]
+        for item in items or []:
+            pod = _pod_spec(item) if isinstance(item, dict) else None
+            if not pod:
+                continue
+            workload = f"{item.get('kind')}/{(item.get('metadata') or {}).get('name', '?')}"
+            for c in [*(pod.get("initContainers") or []), *(pod.get("containers") or [])]:
+                image = str(c.get("image", ""))
+                repo, tag, digest = split_image(image)
+                refs.append(ImageRef(str(f), workload, str(c.get("name", "?")), image, repo, tag, digest))
+    return refs
 
 
 def image_problems(ref: ImageRef, latest: Mapping[str, str]) -> list[str]:

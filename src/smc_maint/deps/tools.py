@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from ..adapters.child_env import NETWORK_TOOL, minimal_env
 from ..redact import redact
 
 COMMANDS: dict[str, list[str]] = {
@@ -34,7 +35,7 @@ def run_tool(kind: str, cwd: Path, executable: str | None, extra_args: list[str]
         raise ToolUnavailable(f"{argv[0]} is not installed (needed for {kind})")
     try:
         proc = subprocess.run([found, *argv[1:], *extra_args], cwd=cwd, capture_output=True, text=True,
-                              timeout=timeout, check=False)
+                              timeout=timeout, check=False, env=minimal_env(keep=NETWORK_TOOL))
     except subprocess.TimeoutExpired:
         raise ToolUnavailable(f"{kind} did not finish within {timeout:g} s") from None
     except OSError as exc:

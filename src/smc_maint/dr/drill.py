@@ -218,7 +218,7 @@ def run_drill(cfg: LoadedConfig, store: BackupStore, settings: DrDrillSettings, 
     if settings.simulate_outage and settings.confirmed_namespace is None and not settings.allow_scheduled_outage:
         raise SafetyRefusal(str(outage.confirmation_refusal(cfg.config.platform.namespace, None, False)))
     leftovers = recover(cfg, platform)
-    info = pick(store, settings.backup_id)
+    info = pick(store, settings.backup_id, now=now, skew_seconds=cfg.config.backup.max_clock_skew_seconds)
     prod_ns = platform().namespace if (settings.simulate_outage or mode == "kubernetes") else ""
     objects = dr_manifests.load(settings.manifests_dir, settings.dr_namespace) \
         if mode == "kubernetes" and settings.manifests_dir is not None else []

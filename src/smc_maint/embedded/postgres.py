@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from ..adapters.child_env import minimal_env
+
 SYSTEM_GLOB = "/usr/lib/postgresql/*/bin"
 RUN_USER_FALLBACK = "smc-maint"
 
@@ -44,15 +46,16 @@ class Binaries:
     @property
     def has_pg_stat_statements(self) -> bool:
         share = subprocess.run([self.tool("pg_config"), "--sharedir"], capture_output=True, text=True,
-                               check=False).stdout.strip()
+                               check=False, env=minimal_env(), timeout=30).stdout.strip()
         return bool(share) and (Path(share) / "extension" / "pg_stat_statements.control").is_file()
 
 
 def tool_version(program: Path | str) -> tuple[int, str]:
     """Major version and ``--version`` line of a PostgreSQL program (the one parser for all callers)."""
     try:
-        out = subprocess.run([str(program), "--version"], capture_output=True, text=True, check=False).stdout.strip()
-    except OSError as exc:
+        out = subprocess.run([str(program), "--version"], capture_output=True, text=True, check=False,
+                             env=minimal_env(), timeout=30).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired) as exc:
         raise EmbeddedError(f"cannot run {program}: {exc}") from None
     match = re.search(r"(\d+)(?:\.\d+)?", out)
     if not match:
@@ -112,7 +115,7 @@ def _run_user() -> pwd.struct_passwd | None:
         with contextlib.suppress(KeyError):
             return pwd.getpwnam(name)
     subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                    RUN_USER_FALLBACK], check=True, capture_output=True)
+                    RUN_USER_FALLBACK], check=True, capture_output=True, env=minimal_env(), timeout=60)
     return pwd.getpwnam(RUN_USER_FALLBACK)
 
 
@@ -159,8 +162,9 @@ class EmbeddedPostgres:
         kwargs: dict[str, object] = {}
         if self._user is not None:
             kwargs = {"user": self._user.pw_uid, "group": self._user.pw_gid, "extra_groups": []}
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-        env["LC_ALL"] = "C.UTF-8"
+        # The server runs as another OS user: it must not inherit our secrets (readable in its
+        # /proc/PID/environ by that user), only what it needs to run.
+        env = minimal_env({"LC_ALL": "C.UTF-8"})
         proc: subprocess.CompletedProcess[str] = subprocess.run(  # type: ignore[call-overload]
             args, capture_output=True, text=True, timeout=timeout, check=False, env=env, cwd="/", **kwargs)
         return proc
@@ -182,7 +186,7 @@ class EmbeddedPostgres:
         self._chown(self.data_dir)
         if self._user is not None:
             _ensure_traversable(self.data_dir, self._user)
-        fd, pwfile = tempfile.mkstemp(prefix="smc-maint-initdb-")
+        fd, pwfile = tempfile.mkstemp(prefix="initdb-pw-", dir=self.data_dir.parent)  # beside it, not /tmp
         try:
             os.write(fd, (password + "\n").encode())
             os.close(fd)

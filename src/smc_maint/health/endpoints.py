@@ -12,6 +12,7 @@ from typing import TypeVar
 import httpx
 from pydantic import Field
 
+from ..adapters import http
 from ..config.model import Section
 from ..redact import redact
 
@@ -92,9 +93,8 @@ async def _probe(ep: Endpoint, contexts: dict[tuple[bool, Path | None], ssl.SSLC
         key = (ep.verify_tls, ep.ca_file)
         if key not in contexts:  # building a context loads the CA store: once per distinct setting
             contexts[key] = tls_context(ep)
-        async with httpx.AsyncClient(verify=contexts[key], follow_redirects=False, trust_env=False,
-                                     timeout=httpx.Timeout(ep.timeout_seconds)) as client:
-            resp = await asyncio.wait_for(client.get(ep.url), ep.timeout_seconds)
+        resp = await http.arequest("GET", ep.url, deadline=ep.timeout_seconds, verify=contexts[key],
+                                   follow_redirects=False, trust_env=False)
         ok, reason = judge(ep, resp.status_code, resp.headers.get("location"))
         return Probe(ep.name, redact(ep.url), ok, resp.status_code, time.monotonic() - t0, redact(reason))
     except Exception as exc:  # every failure mode of one endpoint becomes its probe result

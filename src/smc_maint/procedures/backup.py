@@ -30,7 +30,8 @@ class Settings(Section):
 def _prune(ctx: Context, store: BackupStore, *, dry_run: bool) -> PruneOutcome | str:
     """The prune outcome, or why the store could not even be read for it."""
     try:
-        return prune(store, ctx.cfg.config.backup.retention, now=ctx.clock.now(), dry_run=dry_run)
+        return prune(store, ctx.cfg.config.backup.retention, now=ctx.clock.now(), dry_run=dry_run,
+                     skew_seconds=ctx.cfg.config.backup.max_clock_skew_seconds)
     except StoreError as exc:
         return str(exc)
 

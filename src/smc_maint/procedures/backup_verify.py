@@ -19,6 +19,7 @@ from ..backups.create import BackupError, create_backup
 from ..backups.own_scans import backup_scan_figures
 from ..backups.progress import terminal_progress
 from ..backups.scratch import system_identifier
+from ..backups.trust import future_dated, future_problem, newest_trusted
 from ..config.model import Section
 from ..context import Context
 from ..deadline import DeadlineExceeded, check
@@ -43,14 +44,17 @@ class Finding:
 
 
 def assess(catalog: Catalog, problems_of_newest: list[str], now: datetime, settings: Settings, *,
-           database: str, system_identifier: str | None = None) -> Finding:
-    """Pure: does the newest backup qualify, and is it a backup of *this* database?
+           database: str, system_identifier: str | None = None, skew_seconds: float = 300.0) -> Finding:
+    """Pure: does the newest trustworthy backup qualify, and is it a backup of *this* database?
 
     ``system_identifier`` is the configured server's; it is compared with the manifest's when
     both are known (a restored or cloned server shares it, another server never does).
+    Backups dated ahead of now are not "newest"; they are listed in ``future``.
     """
-    newest = catalog.newest()
+    newest = newest_trusted(catalog, now, skew_seconds)
     if newest is None:
+        if future_dated(catalog.backups, now, skew_seconds):
+            return Finding(None, None, 0, ["no backup dated up to now (only future-dated ones)"])
         reason = "no backup with a valid manifest in the store"
         if catalog.leftovers:
             reason += f" ({len(catalog.leftovers)} incomplete: {catalog.leftovers[-1].reason})"
@@ -72,29 +76,45 @@ def assess(catalog: Catalog, problems_of_newest: list[str], now: datetime, setti
     return Finding(newest.id, age, m.size_bytes, problems)
 
 
+def future_warnings(catalog: Catalog, now: datetime, skew_seconds: float) -> list[str]:
+    """Pure: a finding per backup dated ahead of now (a host clock that ran fast when it was taken)."""
+    return [future_problem(b, now) for b in future_dated(catalog.backups, now, skew_seconds)]
+
+
 def run(ctx: Context, settings: Settings) -> Result:
     now = ctx.clock.now()
     try:
         store = ctx.store()
         catalog = load_catalog(store)
-        newest = catalog.newest()
+        skew = ctx.cfg.config.backup.max_clock_skew_seconds
+        newest = newest_trusted(catalog, now, skew)
         integrity = verify_backup(store, newest.manifest) if newest else []
     except StoreError as exc:
         return Result(Status.CRITICAL, f"backup store unreadable: {exc}", {"error": str(exc)},
                       {"emergency_backup": 0.0}, force_alert=True)
     db = ctx.cfg.config.database
     finding = assess(catalog, integrity, now, settings, database=db.dbname,
-                     system_identifier=system_identifier(db) if newest and newest.manifest.system_identifier else None)
+                     system_identifier=system_identifier(db) if newest and newest.manifest.system_identifier else None,
+                     skew_seconds=skew)
+    future = future_warnings(catalog, now, skew)
     details: dict[str, Any] = {"store": store.description, "newest": finding.backup_id,
                                "problems": finding.problems, "backups": len(catalog.backups)}
+    if future:
+        details["future_dated"] = future
     if catalog.unreadable:
         details["unreadable"] = {x.id: x.reason for x in catalog.unreadable}
     if not finding.problems and finding.age_seconds is not None:
+        if future:
+            return Result(Status.WARNING, f"newest backup {finding.backup_id} is {finding.age_seconds / 3600:.1f} h "
+                          f"old and verifies, but {'; '.join(future)}", details,
+                          {"backup_age_seconds": finding.age_seconds,
+                           "backup_size_bytes": float(finding.size_bytes), "emergency_backup": 0.0},
+                          force_alert=True)
         return Result(Status.OK, f"newest backup {finding.backup_id} is {finding.age_seconds / 3600:.1f} h old, "
                       f"{finding.size_bytes} bytes, checksums match", details,
                       {"backup_age_seconds": finding.age_seconds, "backup_size_bytes": float(finding.size_bytes),
                        "emergency_backup": 0.0})
-    why = "; ".join(finding.problems)
+    why = "; ".join(finding.problems + future)
     stale_figures = {"emergency_backup": 0.0}
     if finding.age_seconds is not None:
         stale_figures["backup_age_seconds"] = finding.age_seconds

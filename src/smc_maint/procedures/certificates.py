@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import Field
 
+from ..adapters.input_files import DEFAULT_MAX_BYTES
 from ..adapters.platform import Platform, PlatformError
 from ..certs import sources
 from ..certs.assess import CertFacts, Thresholds, judge
@@ -43,6 +44,7 @@ class Settings(Section):
     critical_share: float = Field(0.07, ge=0, le=1)
     renewal_grace_hours: float = Field(1, ge=0, description="cert-manager renewalTime may pass by this much")
     timeout_seconds: float = Field(10, gt=0)
+    max_file_bytes: int = Field(DEFAULT_MAX_BYTES, gt=0, description="larger PEM/JSON files are findings, not parsed")
 
 
 def _or_missing(found: list[CertFacts], source: str, where: str) -> list[CertFacts]:
@@ -74,9 +76,9 @@ def gather(settings: Settings, platform: PlatformConfig | None = None,
         if not path.exists():
             found.append(CertFacts("file", str(path), error="path does not exist"))
         else:
-            found.extend(_or_missing(sources.from_pem_paths([path]), "file", str(path)))
+            found.extend(_or_missing(sources.from_pem_paths([path], settings.max_file_bytes), "file", str(path)))
     for path in settings.cert_manager_files:
-        found.extend(_or_missing(sources.from_cert_manager_file(path), "cert-manager", str(path)))
+        found.extend(_or_missing(sources.from_cert_manager_file(path, settings.max_file_bytes), "cert-manager", str(path)))
     if platform is not None:
         use_cluster = settings.cert_manager_from_cluster
         if (use_cluster or (use_cluster is None and platform.kind == "kubernetes")) and open_platform:

@@ -5,7 +5,6 @@ Major-version updates are called out; a source that cannot be read is ``unknown`
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from ..adapters.input_files import DEFAULT_MAX_BYTES, InputFileError, load_documents, unexpected
 from ..adapters.platform import PlatformError
 from ..config.model import Section
 from ..context import Context
@@ -49,6 +49,8 @@ class Settings(Section):
                                    "of each workload (a tool missing in the image is a reason, not a crash)")
     live_images: bool = Field(True, description="on platform.kind kubernetes, check the images the Deployments "
                               "and StatefulSets run now")
+    max_file_bytes: int = Field(DEFAULT_MAX_BYTES, gt=0, description="larger report/manifest files are findings, "
+                                "not parsed")
 
 
 def collect(settings: Settings, pod_sources: list[tuple[str, str, Any]] | None = None
@@ -60,11 +62,14 @@ def collect(settings: Settings, pod_sources: list[tuple[str, str, Any]] | None =
     sources: list[tuple[str, str, Any]] = list(pod_sources or [])
     for r in settings.reports:
         try:
-            sources.append((r.kind, r.component or r.path.stem, json.loads(r.path.read_text(encoding="utf-8"))))
-        except OSError as exc:
-            errors.append(f"{r.path}: cannot read: {exc.strerror or exc}")
-        except ValueError as exc:
-            errors.append(f"{r.path}: not JSON: {exc}")
+            docs = load_documents(r.path, settings.max_file_bytes)
+        except InputFileError as exc:
+            errors.append(f"{r.path}: {exc}")
+            continue
+        if len(docs) != 1:
+            errors.append(f"{r.path}: expected one report document, found {len(docs)}")
+            continue
+        sources.append((r.kind, r.component or r.path.stem, docs[0]))
     for t in settings.tools:
         try:
             sources.append((t.kind, t.component or t.cwd.name,
@@ -74,8 +79,11 @@ def collect(settings: Settings, pod_sources: list[tuple[str, str, Any]] | None =
     for kind, component, doc in sources:
         try:
             parsed = reports.parse(kind, doc, component)
-        except (reports.ReportError, KeyError, TypeError, AttributeError) as exc:
+        except reports.ReportError as exc:
             errors.append(f"{component} ({kind}): {exc}")
+            continue
+        except Exception as exc:  # hostile input (wrong types, deep nesting): this report is the finding
+            errors.append(f"{component} ({kind}): {unexpected(exc)}")
             continue
         merged.outdated.extend(parsed.outdated)
         merged.vulnerable.extend(parsed.vulnerable)
@@ -155,7 +163,7 @@ def run(ctx: Context, settings: Settings) -> Result:
             platform_errors.append(f"platform: {exc}")
     parsed, errors = collect(settings, pod_sources)
     errors = platform_errors + errors
-    refs, notes = images.from_manifests(settings.manifests)
+    refs, notes = images.from_manifests(settings.manifests, settings.max_file_bytes)
     errors.extend(notes)
     return summarize(parsed, errors, live + refs, settings, len(settings.in_pods) + int(use_live))
 

@@ -75,7 +75,8 @@ def run(ctx: Context, settings: Settings) -> Result:
     try:
         store = ctx.store()
         if ctx.dry_run:
-            info = pick(store, settings.backup_id)
+            info = pick(store, settings.backup_id, now=ctx.clock.now(),
+                        skew_seconds=ctx.cfg.config.backup.max_clock_skew_seconds)
             ns = ctx.platform().namespace if (settings.simulate_outage or mode == "kubernetes") else ""
             plan = drill.make_plan(ctx.cfg, store, settings, info, mode, ns)
             return Result(Status.OK, f"would recover {plan.backup_id} into {plan.dr_target} (dry run); production "

@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from ..adapters import open_files
 from ..config.model import Section
 from ..context import Context
 from ..logs.pod_cleanup import PodRule, clean_pods
 from ..result import Result, Status
+from .log_cleanup_paths import DEFAULT_ALLOWED, outside, refusal
 
 DAY = 86400.0
 LISTED = 200  # at most this many entries per list in the details
@@ -42,11 +43,29 @@ class Rule(Section):
     keep_live: bool = Field(True, description="keep *.log files without rotation suffix or date stamp")
     recursive: bool = Field(True, description="descend into sub-directories (never through symlinks)")
 
+    @field_validator("path")
+    @classmethod
+    def _not_a_system_directory(cls, value: Path) -> Path:
+        why = refusal(value)
+        if why:
+            raise ValueError(f"refused: {why}")
+        return value
+
 
 class Settings(Section):
     rules: list[Rule] = Field(default_factory=list)
     pods: list[PodRule] = Field(default_factory=list, description="rules run inside the platform's pods "
                                 "(workload, path, patterns, age): listed with find, then removed file by file")
+    allowed_prefixes: list[Path] = Field(default_factory=lambda: [Path(p) for p in DEFAULT_ALLOWED],
+                                         description="every rule's path must lie below one of these")
+
+    @model_validator(mode="after")
+    def _inside_allowed_prefixes(self) -> Settings:
+        for index, rule in enumerate(self.rules):
+            why = outside(rule.path, self.allowed_prefixes)
+            if why:
+                raise ValueError(f"rules.{index}.path: refused: {why}")
+        return self
 
 
 @dataclass(frozen=True)
@@ -261,4 +280,4 @@ def run_host(ctx: Context, settings: Settings) -> Result:
 
 
 def demo_settings(home: Path) -> dict[str, Any]:
-    return {"rules": [{"path": str(home / "logs-app"), "max_age_days": 7}]}
+    return {"rules": [{"path": str(home / "logs-app"), "max_age_days": 7}], "allowed_prefixes": [str(home)]}

@@ -44,12 +44,24 @@ def judge(report: RestoreReport) -> Result:
         "table": {"columns": ["table", "rows", "fingerprint"],
                   "rows": [[name, facts.rows, facts.fingerprint[:16]] for name, facts in sorted(m.tables.items())]},
     }
+    unavailable = "" if report.objects_checked else (
+        "; sequences, indexes, constraints, views, functions and extensions NOT checked: the manifest "
+        f"(format {m.format_version}) predates those facts")
+    if not report.objects_checked:
+        details["checks_unavailable"] = ["sequences", "indexes", "constraints", "views", "functions", "extensions"]
+    elif m.objects is not None:
+        details["objects"] = {"sequences": len(m.objects.sequences), "indexes": len(m.objects.indexes),
+                              "constraints": len(m.objects.constraints), "views": len(m.objects.views),
+                              "functions": len(m.objects.functions), "extensions": len(m.objects.extensions)}
     if report.differences:
         named = ", ".join(sorted({d.table for d in report.differences}))
-        return Result(Status.CRITICAL, f"backup {m.backup_id} restored but differs in: {named}", details, figures,
-                      force_alert=True)
-    return Result(Status.OK, f"backup {m.backup_id} restored exactly: {report.tables} tables, {report.rows} rows "
-                  f"match the manifest; restore {report.restore_seconds:.1f} s (RTO estimate)", details, figures)
+        return Result(Status.CRITICAL, f"backup {m.backup_id} restored but differs in: {named}{unavailable}", details,
+                      figures, force_alert=True)
+    checked = "" if not report.objects_checked else " and every sequence, index, constraint, view, function and " \
+        "extension"
+    return Result(Status.OK, f"backup {m.backup_id} restored exactly: {report.tables} tables, {report.rows} rows"
+                  f"{checked} match the manifest; restore {report.restore_seconds:.1f} s (RTO estimate){unavailable}",
+                  details, figures)
 
 
 def run(ctx: Context, settings: Settings) -> Result:

@@ -6,12 +6,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from prometheus_client import pushadd_to_gateway, write_to_textfile
-from prometheus_client.exposition import basic_auth_handler, default_handler
 from prometheus_client.registry import CollectorRegistry
 
+from ..adapters import http
 from ..adapters.clock import Clock, SystemClock
 from ..config.loader import LoadedConfig
 from ..config.observability import PushgatewayConfig
@@ -43,13 +42,16 @@ def push(registry: CollectorRegistry, gw: PushgatewayConfig) -> None:
     if not gw.url:
         raise ValueError("reporting.pushgateway.url is not set")
     creds = gw.credentials()
-    handler: Callable[..., Any] = default_handler
-    if creds is not None:
-        user, password = creds
 
-        def handler(url: str, method: str, timeout: float | None, headers: list[tuple[str, str]],
-                    data: bytes) -> Callable[[], None]:
-            return basic_auth_handler(url, method, timeout, headers, data, user, password)
+    def handler(url: str, method: str, timeout: float | None, headers: list[tuple[str, str]],
+                data: bytes) -> Callable[[], None]:
+        """prometheus_client's urllib handler times out per read; this one in total (adapters/http)."""
+        def send() -> None:
+            resp = http.request(method, url, deadline=timeout or gw.timeout_seconds, content=data,
+                                headers=dict(headers), auth=creds)
+            if resp.status_code >= 400:
+                raise OSError(f"error talking to pushgateway: {resp.status_code} {resp.reason_phrase}")
+        return send
 
     pushadd_to_gateway(gw.url, job=gw.job, registry=registry, timeout=gw.timeout_seconds, handler=handler)
 

@@ -23,7 +23,7 @@ class Pinger:
     """Pings one check URL; without a URL every call does nothing."""
 
     def __init__(self, url: str | None, *, timeout: float = 10.0, attempts: int = 3, backoff_seconds: float = 1.0,
-                 sleep: Callable[[float], None] = time.sleep, transport: httpx.BaseTransport | None = None) -> None:
+                 sleep: Callable[[float], None] = time.sleep, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.url = url.rstrip("/") if url else None
         self._timeout = timeout
         self._attempts = attempts
