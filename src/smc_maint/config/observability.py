@@ -17,6 +17,10 @@ class PushgatewayConfig(Section):
     username_env: str | None = Field(None, description="env var with the basic-auth user")
     password_env: str | None = Field(None, description="env var with the basic-auth password")
     timeout_seconds: float = Field(10.0, gt=0)
+    grouping_key: dict[str, str] = Field(
+        default_factory=dict,
+        description="labels of this pusher's group, e.g. {instance: db-1, cluster: eu}; pushers with different "
+                    "keys never overwrite each other (scrape the Pushgateway with honor_labels: true)")
 
     def credentials(self) -> tuple[str, str] | None:
         user = read_secret(self.username_env, None)
@@ -32,6 +36,9 @@ class ReportingConfig(Section):
         description="procedures whose results count as backup attempts")
     window_days: int = Field(30, ge=1, le=366, description="window of success-rate and uptime gauges")
     textfile: Path | None = Field(None, description="node_exporter textfile (*.prom) written after each run")
+    textfile_mode: int = Field(0o644, ge=0, le=0o777,
+                               description="mode of the textfile: node_exporter runs as its own user and must read it")
+    textfile_dir_mode: int = Field(0o755, ge=0, le=0o777, description="mode of a textfile directory we create")
     pushgateway: PushgatewayConfig = PushgatewayConfig()
     dashboard_url: str | None = Field(None, description="base URL of `smc-maint serve`, for links in reports")
 

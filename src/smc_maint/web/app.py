@@ -27,6 +27,7 @@ from ..redact import redact
 from ..reporting.metrics import registry_for
 from ..reporting.month import Month
 from ..reporting.render import FORMATS, environment, render
+from ..reporting.schedule import expected
 from ..reporting.service import monthly_report
 from .auth import check_bearer
 from .views import dashboard_context, run_context
@@ -63,7 +64,7 @@ class DashboardApp:
         self.env = environment("smc_maint.web")
         rep = cfg.config.reporting
         self.metrics = registry_for(self.history, self.clock.now, window_days=rep.window_days,
-                                    backup_procedures=rep.backup_procedures)
+                                    backup_procedures=rep.backup_procedures, schedule=expected(cfg))
 
     def history(self) -> History:
         with self._lock:
