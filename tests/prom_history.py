@@ -15,9 +15,8 @@ from smc_maint.context import Context
 from smc_maint.result import Result, Status
 from smc_maint.runner import RunOutcome
 
-from .obs_history import Script, run_at
+from .obs_history import Script, metrics_snapshot, restore_test, run_at, trading_summary
 from .obs_history import health as _health
-from .obs_history import metrics_snapshot, restore_test, trading_summary
 
 
 def _ts(ctx: Context) -> float:

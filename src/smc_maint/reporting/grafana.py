@@ -73,7 +73,8 @@ def _since_success_panels(first_id: int, y: int) -> list[dict[str, Any]]:
     panels = []
     for i, (group, ids) in enumerate(groups):
         warn, crit = GROUP_AGE_THRESHOLDS[group]
-        selector = "|".join(re.escape(pid) for pid in ids)
+        # procedure ids are [a-z0-9-]: no regex or PromQL escaping needed (re.escape's "\-" is invalid PromQL)
+        selector = "|".join(ids)
         panels.append(_panel(
             first_id + i, f"Time since last success ({group})", "bargauge", [
                 _target(f'time() - smc_maint_procedure_last_success_timestamp_seconds{{procedure=~"{selector}"}}',
