@@ -8,6 +8,7 @@ calendar day counted — crypto trades 24/7, so a year is 365 days, and a day wi
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from pydantic import Field
 from ..adapters.postgres import DatabaseUnavailable
 from ..config.model import Section
 from ..context import Context
-from ..result import Result, Status
+from ..result import Result, Status, worst
 
 DAYS_PER_YEAR = 365
 
@@ -32,6 +33,13 @@ class Settings(Section):
     seq_scan_ratio_warning: float = Field(
         0.5, ge=0, le=1, description="flag tables (over min_table_rows) where sequential scans exceed this share")
     min_table_rows: int = Field(10_000, ge=0)
+    # The runbook's Prometheus half (platform_usage.py); unset URL = not reviewed, with the reason
+    prometheus_url: str | None = Field(None, description="Prometheus base URL, e.g. http://prometheus:9090")
+    prometheus_timeout_seconds: float = Field(30.0, gt=0, description="total deadline of all Prometheus queries")
+    container_selector: str = Field('namespace="smc-trading",container!=""',
+                                    description="PromQL label matchers of the platform's containers (cAdvisor)")
+    latency_selector: str = Field('job="smc-api"', description="label matchers of the API's request histogram")
+    rate_window: str = Field("5m", description="rate() window for container CPU (>= 4 scrape intervals)")
 
 
 @dataclass(frozen=True)
@@ -143,7 +151,23 @@ def run(ctx: Context, settings: Settings) -> Result:
     stats = TradeStats(int(row[0]), int(row[1]), num(row[2]), num(row[3]), num(row[4]))
     returns = daily_returns({d: float(p) for d, p in by_day}, start, settings.days, settings.capital)
     tables = [TableScans(r[0], int(r[1]), int(r[2]), int(r[3])) for r in scans]
-    return review(stats, returns, tables, settings)
+    return with_platform_usage(review(stats, returns, tables, settings), ctx, settings)
+
+
+def with_platform_usage(res: Result, ctx: Context, settings: Settings) -> Result:
+    """Add the Prometheus half as its own ``platform`` section of the details (a problem is a warning)."""
+    from ..platform_usage import UsageQueries, review_platform
+
+    queries = UsageQueries(settings.days, settings.container_selector, settings.latency_selector,
+                           settings.rate_window)
+    details, figures, problem = review_platform(settings.prometheus_url, queries, ctx.clock.now(),
+                                                settings.prometheus_timeout_seconds)
+    status, summary = res.status, res.summary
+    if problem:
+        status = worst([status, Status.WARNING])
+        summary = f"{summary}; {problem}"
+    return dataclasses.replace(res, status=status, summary=summary, details={**res.details, "platform": details},
+                               figures={**res.figures, **figures})
 
 
 def demo_settings(home: Path) -> dict[str, Any]:
