@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
-from .. import __version__
 from ..errors import (
     EXIT_CONFIG_ERROR,
     EXIT_INTERNAL,
@@ -65,6 +64,8 @@ def setup_logging(verbose: int) -> None:
 
 def _version(value: bool) -> None:
     if value:
+        from .. import __version__
+
         out.print(f"smc-maint {__version__}")
         raise typer.Exit(0)
 
