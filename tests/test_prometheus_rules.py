@@ -41,3 +41,12 @@ def test_cli_prints_the_rules() -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == rules_text()
     assert "SmcMaintBackupTooOld" in proc.stdout
+
+
+def test_the_daily_rule_names_exactly_the_daily_procedures() -> None:
+    from smc_maint import registry
+
+    rule = next(r for g in yaml.safe_load(rules_text())["groups"] for r in g["rules"]
+                if r["alert"] == "SmcMaintDailyProcedureNotSucceeded")
+    listed = rule["expr"].split('procedure=~"', 1)[1].split('"', 1)[0].split("|")
+    assert listed == registry.GROUPS["daily"]
