@@ -49,7 +49,7 @@ def test_every_panel_queries_metrics_we_export(make_config: Callable[..., Loaded
     for runbook_panel in ("System uptime", "Backup success rate", "Maintenance windows",
                           "Security vulnerabilities by severity"):
         assert runbook_panel in titles
-    for needed in ("Time since last success", "Backup size and age", "Restore test RTO",
+    for needed in ("Time since last success (daily)", "Backup size", "Backup age", "Restore test RTO",
                    "Capacity forecast (30 days)"):
         assert needed in titles
     assert "smc_maint_procedure_last_success_timestamp_seconds" in used
@@ -78,3 +78,48 @@ def test_cli_export_writes_importable_json(tmp_path: Path) -> None:
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(out.read_text()) == json.loads(json.dumps(dashboard()))
+
+
+def _lost(ours: object, theirs: object, path: str = "") -> list[str]:
+    """Keys and values of ours that the SDK's typed model dropped or changed."""
+    if isinstance(ours, dict):
+        if not isinstance(theirs, dict):
+            return [f"{path}: not an object"]
+        return [p for k, v in ours.items()
+                for p in ([f"{path}.{k}"] if k not in theirs else _lost(v, theirs[k], f"{path}.{k}"))]
+    if isinstance(ours, list):
+        if not isinstance(theirs, list) or len(ours) != len(theirs):
+            return [f"{path}: list"]
+        return [p for i, (a, b) in enumerate(zip(ours, theirs, strict=True)) for p in _lost(a, b, f"{path}[{i}]")]
+    return [] if ours is None or ours == theirs else [f"{path}: {ours!r} != {theirs!r}"]
+
+
+def test_dashboard_decodes_into_grafana_foundation_sdk_types_without_loss() -> None:
+    from grafana_foundation_sdk.cog.encoder import JSONEncoder
+    from grafana_foundation_sdk.models.dashboard import Dashboard
+
+    ours = json.loads(json.dumps(dashboard()))
+    theirs = json.loads(json.dumps(Dashboard.from_json(ours), cls=JSONEncoder))
+    # __inputs/__requires are import-file keys and id is null for import; everything else is typed
+    assert sorted(_lost(ours, theirs)) == [".__inputs", ".__requires", ".id"]
+
+
+def test_units_thresholds_and_mappings_fit_what_each_panel_shows() -> None:
+    panels = {p["title"]: p for p in dashboard()["panels"]}
+    for panel in panels.values():
+        for target in panel["targets"]:
+            expr = target["expr"]
+            # an age is computed by the query from a timestamp, never a published value that freezes
+            assert "backup_age_seconds" not in expr
+            if "_timestamp_seconds" in expr and "* 1000" not in expr:
+                assert expr.startswith("time() - "), (panel["title"], expr)
+    assert panels["Newest backup age"]["fieldConfig"]["defaults"]["unit"] == "s"
+    assert panels["Backup size"]["fieldConfig"]["defaults"]["unit"] == "bytes"
+    windows = panels["Maintenance windows"]["fieldConfig"]
+    assert windows["overrides"][0]["properties"] == [{"id": "unit", "value": "dateTimeAsIso"}]
+    for title in ("Maintenance mode", "History store", "Restore exact"):
+        assert panels[title]["fieldConfig"]["defaults"]["mappings"], title
+    red = {g: panels[f"Time since last success ({g})"]["fieldConfig"]["defaults"]["thresholds"]["steps"][-1]["value"]
+           for g in ("daily", "weekly", "monthly")}
+    assert red["daily"] < red["weekly"] < red["monthly"]
+    assert red["monthly"] > 31 * 86400  # a monthly procedure is not red for most of the month

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -63,8 +65,13 @@ def test_metrics_come_from_recorded_runs(october: LoadedConfig) -> None:
     assert value(text, "smc_maint_backup_attempts_total") == 30
     assert value(text, "smc_maint_backup_successes_total") == 29
     assert value(text, "smc_maint_backup_success_ratio") == pytest.approx(28 / 29)
-    # newest backup measured 2 h old at 2026-10-31 02:00; at NOW it is 2 h + 23 h old
-    assert value(text, "smc_maint_backup_age_seconds") == pytest.approx(7200 + 23 * 3600, abs=5)
+    # newest backup measured 2 h old at 2026-10-31 02:00: a timestamp, never an age that would freeze
+    newest = value(text, "smc_maint_backup_newest_timestamp_seconds")
+    assert newest == pytest.approx(OCT.replace(day=31).timestamp(), abs=5)
+    assert "smc_maint_backup_age_seconds" not in text
+    # the daily group last ran Oct 31 02:00: next due Nov 1 02:00 (default schedule)
+    assert value(text, "smc_maint_schedule_next_due_timestamp_seconds", group="daily") == \
+        OCT.replace(month=11, day=1, hour=2).timestamp()
     assert value(text, "smc_maint_backup_size_bytes") == 70e6 + 31e6
     assert value(text, "smc_maint_restore_rto_seconds") == 42.0
     assert value(text, "smc_maint_vulnerabilities", severity="critical") == 2
@@ -100,8 +107,25 @@ def test_textfile_is_written_atomically_and_parses(october: LoadedConfig, tmp_pa
     text = target.read_text()
     assert value(text, "smc_maint_backup_attempts_total") == 30
     assert [p.name for p in target.parent.iterdir()] == ["smc_maint.prom"]  # no temp file left behind
+    assert target.stat().st_mode & 0o777 == 0o644  # node_exporter runs as its own user
     with pytest.raises(ValueError, match=r"\*\.prom"):
         write_textfile(registry_from_config(october, At(NOW)), tmp_path / "metrics.txt")
+
+
+def test_textfile_modes_hold_under_the_cli_umask(october: LoadedConfig, tmp_path: Path) -> None:
+    old = os.umask(0o077)
+    try:
+        target = tmp_path / "new" / "textfile" / "smc_maint.prom"
+        write_textfile(registry_from_config(october, At(NOW)), target)
+        write_textfile(registry_from_config(october, At(NOW)), tmp_path / "strict" / "m.prom", mode=0o640,
+                       dir_mode=0o750)
+    finally:
+        os.umask(old)
+    assert target.stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "new").stat().st_mode & 0o777 == 0o755
+    assert target.parent.stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "strict" / "m.prom").stat().st_mode & 0o777 == 0o640
+    assert (tmp_path / "strict").stat().st_mode & 0o777 == 0o750
 
 
 def test_publish_after_run_reports_a_dead_pushgateway_without_raising(
@@ -153,3 +177,22 @@ def test_push_add_keeps_other_metrics_of_the_job(october: LoadedConfig, pushgate
     text = httpx.get(f"{pushgateway}/metrics", timeout=5).text
     assert value(text, "smc_other_batch_marker", job="smc-maint", instance="") == 7  # push-add kept it
     assert value(text, "smc_maint_backup_attempts_total", job="smc-maint", instance="") == 30
+
+
+def test_pushers_with_different_grouping_keys_do_not_overwrite_each_other(
+        october: LoadedConfig, pushgateway: str) -> None:
+    base = october.config.reporting.pushgateway
+    for instance in ("db-1", "db-2"):
+        cfg = base.model_copy(update={"url": pushgateway, "grouping_key": {"instance": instance, "cluster": "eu"}})
+        push(registry_from_config(october, At(NOW)), cfg)
+    text = httpx.get(f"{pushgateway}/metrics", timeout=5).text
+    for instance in ("db-1", "db-2"):
+        assert value(text, "smc_maint_backup_attempts_total", job="smc-maint", instance=instance, cluster="eu") == 30
+
+
+def test_metrics_push_without_a_url_is_a_configuration_error(make_config: Callable[..., LoadedConfig]) -> None:
+    cfg = make_config()
+    proc = subprocess.run([sys.executable, "-m", "smc_maint", "metrics", "push", "-c", str(cfg.source)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 78, proc.stderr
+    assert "reporting.pushgateway.url" in proc.stderr

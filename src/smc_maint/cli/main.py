@@ -8,13 +8,11 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 
-from .. import __version__
-from ..config.loader import LoadedConfig, load_config
 from ..errors import (
     EXIT_CONFIG_ERROR,
     EXIT_INTERNAL,
@@ -29,17 +27,20 @@ from ..errors import (
     SmcMaintError,
     UsageError,
 )
-from ..history import SlotTaken, open_history
+from ..history.store import SlotTaken
 from ..redact import RedactingFilter, redact
-from . import render
-from .progress import run_with_progress
+from . import lazy
+
+if TYPE_CHECKING:  # heavy (pydantic): imported inside the commands that need it
+    from ..config.loader import LoadedConfig
 
 try:  # recent Typer vendors its own copy of click
     from typer._click import exceptions as click_exc
 except ImportError:  # pragma: no cover - older Typer uses click itself
     from click import exceptions as click_exc  # type: ignore[no-redef]
 
-app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  cls=lazy.LazyGroup)
 config_app = typer.Typer(help="Validate or create the configuration file.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
@@ -64,6 +65,8 @@ def setup_logging(verbose: int) -> None:
 
 def _version(value: bool) -> None:
     if value:
+        from .. import __version__
+
         out.print(f"smc-maint {__version__}")
         raise typer.Exit(0)
 
@@ -79,6 +82,8 @@ def main_callback(
 
 
 def load(config: Path | None) -> LoadedConfig:
+    from ..config.loader import load_config
+
     return load_config(config)
 
 
@@ -95,6 +100,9 @@ def run(
     config: ConfigOpt = None,
 ) -> None:
     """Run a group of procedures; exit code is the worst status (0 ok, 1 warning, 2 critical, 3 unknown)."""
+    from . import render
+    from .progress import run_with_progress
+
     cfg = load(config)
     outcome = run_with_progress(cfg, group, as_json=as_json, only=only, dry_run=dry_run)
     if as_json:
@@ -112,6 +120,9 @@ def history(
     config: ConfigOpt = None,
 ) -> None:
     """Recorded runs and their procedure results, newest first."""
+    from ..history import open_history
+    from . import render
+
     cfg = load(config)
     hist = open_history(cfg)
     runs = hist.runs(limit=limit, group=group)
@@ -155,37 +166,21 @@ def config_init(
 
 
 def _register_subcommands() -> None:
-    """Sub-applications live in their own modules; each adds itself here."""
-    from . import (
-        audit_cmd,
-        backup_cmd,
-        dashboard_cmd,
-        demo_cmd,
-        dr_cmd,
-        emergency_cmd,
-        k8s_cmd,
-        metrics_cmd,
-        report_cmd,
-        schedule_cmd,
-        serve_cmd,
-        updates_cmd,
-        weekly_cmd,
-    )
-
-    app.add_typer(demo_cmd.app, name="demo")
-    app.add_typer(schedule_cmd.app, name="schedule")
-    app.command("scheduler")(schedule_cmd.scheduler)
-    app.add_typer(k8s_cmd.app, name="k8s")
-    app.command("report")(report_cmd.report)
-    app.command("serve")(serve_cmd.serve)
-    app.add_typer(dashboard_cmd.app, name="dashboard")
-    app.add_typer(metrics_cmd.app, name="metrics")
-    app.command("db-maintenance")(weekly_cmd.db_maintenance_cmd)
-    app.add_typer(backup_cmd.app, name="backup")
-    app.add_typer(dr_cmd.app, name="dr-drill")
-    app.add_typer(updates_cmd.app, name="updates")
-    app.command("audit")(audit_cmd.audit)
-    app.add_typer(emergency_cmd.app, name="emergency")
+    """Sub-applications live in their own modules, imported only when their command runs (cli/lazy.py)."""
+    lazy.register("demo", "demo_cmd:app", "Run the daily group against an embedded PostgreSQL with demo data.")
+    lazy.register("schedule", "schedule_cmd:app", "Schedules: explain them, write systemd units, run what is due, find missed runs.")
+    lazy.register("scheduler", "schedule_cmd:scheduler", "Run scheduled groups in the foreground until SIGTERM/SIGINT (a run in progress is marked interrupted).")
+    lazy.register("k8s", "k8s_cmd:app", "Kubernetes: CronJobs per group with least-privilege RBAC.")
+    lazy.register("report", "report_cmd:report", "Write the monthly maintenance report; every number comes from recorded runs.")
+    lazy.register("serve", "serve_cmd:serve", "Serve the web dashboard and Prometheus /metrics computed from the history store.")
+    lazy.register("dashboard", "dashboard_cmd:app", "Grafana dashboard for the metrics smc-maint exports.")
+    lazy.register("metrics", "metrics_cmd:app", "Prometheus metrics computed from the run history.")
+    lazy.register("db-maintenance", "weekly_cmd:db_maintenance_cmd", "Targeted VACUUM/ANALYZE and database checks now; --all for the runbook's blanket vacuum.")
+    lazy.register("backup", "backup_cmd:app", "Backups that prove they restore: create, list, verify, prune, restore-test.")
+    lazy.register("audit", "audit_cmd:audit", "Run the security audit now. Exit code = its status (0 ok, 1 warning, 2 critical, 3 unknown).")
+    lazy.register("dr-drill", "dr_cmd:app", "Disaster-recovery drill: recover into an isolated target, measure RTO/RPO, undo.")
+    lazy.register("updates", "updates_cmd:app", "End-of-life data for updates-review.")
+    lazy.register("emergency", "emergency_cmd:app", "Emergency maintenance: maintenance mode, trading halt, backup, work, restore.")
 
 
 _register_subcommands()

@@ -140,3 +140,9 @@ def journal_dir(home: Path) -> Path:
 def live_mode(home: Path) -> bool:
     """For ``smc_maint_maintenance_mode``: an emergency window is open in the journal."""
     return Journal(journal_dir(home)).active() is not None
+
+
+def live_state(home: Path) -> tuple[bool, datetime | None]:
+    """Whether a window is open in the journal, and its deadline (the metrics' live state)."""
+    active = Journal(journal_dir(home)).active()
+    return (active is not None, active.deadline if active is not None else None)

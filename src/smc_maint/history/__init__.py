@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..config.loader import LoadedConfig
-from ..config.model import read_secret
 from ..errors import ConfigError, HistoryUnavailable
 from ..redact import redact
 from .store import History, ResultRow, RunRow, SlotTaken, open_postgres, open_sqlite
+
+if TYPE_CHECKING:  # the config (pydantic) is not needed to import the store: keeps `smc-maint --help` fast
+    from ..config.loader import LoadedConfig
 
 
 def open_history(cfg: LoadedConfig) -> History:
@@ -18,6 +19,8 @@ def open_history(cfg: LoadedConfig) -> History:
     Raises :class:`HistoryUnavailable` (its own exit code) when the store cannot be opened: an
     unreachable database is an operational problem to report clearly, not an internal error.
     """
+    from ..config.model import read_secret
+
     hist = cfg.config.history
     if hist.backend == "postgresql":
         dsn = read_secret(hist.dsn_env, None)
@@ -54,6 +57,8 @@ class UnavailableHistory(History):
 
 def open_postgres_from_env(dsn_env: str) -> History:
     """The PostgreSQL history whose DSN is in ``dsn_env`` (a worker process reopening its parent's)."""
+    from ..config.model import read_secret
+
     dsn = read_secret(dsn_env, None)
     if not dsn:
         raise ConfigError(f"history.backend is postgresql but {dsn_env} is not set")

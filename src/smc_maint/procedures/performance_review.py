@@ -24,7 +24,7 @@ from ..backups.table_facts import table_name
 from ..config.model import Section
 from ..context import Context
 from ..days import Window, whole_days
-from ..result import Result, Status
+from ..result import Result, Status, worst
 
 DAYS_PER_YEAR = 365
 
@@ -36,6 +36,13 @@ class Settings(Section):
     seq_scan_ratio_warning: float = Field(
         0.5, ge=0, le=1, description="flag tables (over min_table_rows) where sequential scans exceed this share")
     min_table_rows: int = Field(10_000, ge=0)
+    # The runbook's Prometheus half (platform_usage.py); unset URL = not reviewed, with the reason
+    prometheus_url: str | None = Field(None, description="Prometheus base URL, e.g. http://prometheus:9090")
+    prometheus_timeout_seconds: float = Field(30.0, gt=0, description="total deadline of all Prometheus queries")
+    container_selector: str = Field('namespace="smc-trading",container!=""',
+                                    description="PromQL label matchers of the platform's containers (cAdvisor)")
+    latency_selector: str = Field('job="smc-api"', description="label matchers of the API's request histogram")
+    rate_window: str = Field("5m", description="rate() window for container CPU (>= 4 scrape intervals)")
 
 
 @dataclass(frozen=True)
@@ -260,7 +267,23 @@ def run(ctx: Context, settings: Settings) -> Result:
                     ctx.history.figures_between(since, ctx.clock.now(), prefix="own_").items()}
         deltas = scan_deltas(tables, previous, totals(recorded), totals(recorded, IDX_PREFIX))
     result = review(stats, returns, tables, settings, window, deltas, since)
-    return replace(result, figures={**result.figures, **own_now})
+    return with_platform_usage(replace(result, figures={**result.figures, **own_now}), ctx, settings)
+
+
+def with_platform_usage(res: Result, ctx: Context, settings: Settings) -> Result:
+    """Add the Prometheus half as its own ``platform`` section of the details (a problem is a warning)."""
+    from ..platform_usage import UsageQueries, review_platform
+
+    queries = UsageQueries(settings.days, settings.container_selector, settings.latency_selector,
+                           settings.rate_window)
+    details, figures, problem = review_platform(settings.prometheus_url, queries, ctx.clock.now(),
+                                                settings.prometheus_timeout_seconds)
+    status, summary = res.status, res.summary
+    if problem:
+        status = worst([status, Status.WARNING])
+        summary = f"{summary}; {problem}"
+    return replace(res, status=status, summary=summary, details={**res.details, "platform": details},
+                   figures={**res.figures, **figures})
 
 
 def demo_settings(home: Path) -> dict[str, Any]:

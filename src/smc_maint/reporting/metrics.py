@@ -18,6 +18,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from ..history.store import History
 from ..result import Status
 from .metric_facts import SUCCESS_STATUSES, MetricFacts, gather
+from .schedule import Expected, next_slot
 
 log = logging.getLogger("smc_maint.reporting.metrics")
 
@@ -54,6 +55,12 @@ _FIGURE_GAUGES = {
     "cpu_percent": ("host_cpu_ratio", "Host CPU use (0..1) at the last snapshot", 0.01),
     "memory_percent": ("host_memory_ratio", "Host memory use (0..1) at the last snapshot", 0.01),
     "db_latency_seconds": ("db_latency_seconds", "Database round-trip time at the last health check", 1.0),
+    "maintenance_deadline_timestamp_seconds": ("maintenance_deadline_timestamp_seconds",
+                                               "When the current maintenance mode is due to end", 1.0),
+    "recovery_point_timestamp_seconds": ("recovery_point_timestamp_seconds",
+                                         "The newest point in time the data can be restored to (RPO: time() - this)",
+                                         1.0),
+    "rpo_target_seconds": ("rpo_target_seconds", "The recovery point objective", 1.0),
 }
 
 
@@ -76,11 +83,19 @@ def families(facts: MetricFacts) -> list[Metric]:
 
 
 def _procedure_families(facts: MetricFacts) -> Iterator[Metric]:
+    # Every procedure that ever ran gets a series, 0 until its first success, so that
+    # ``time() - last_success > N`` fires for one that has failed since installation.
     last_success = GaugeMetricFamily(f"{P}procedure_last_success_timestamp_seconds",
-                                     "When each procedure last finished ok or warning", labels=["procedure"])
-    for pid, row in sorted(facts.last_success.items()):
-        last_success.add_metric([pid], _ts(row.started_at) + row.duration_seconds)
+                                     "When each procedure last finished ok or warning (0: never)",
+                                     labels=["procedure"])
+    ever = GaugeMetricFamily(f"{P}procedure_ever_succeeded", "1 if the procedure ever finished ok or warning",
+                             labels=["procedure"])
+    for pid in sorted(set(facts.latest) | set(facts.last_success)):
+        row = facts.last_success.get(pid)
+        last_success.add_metric([pid], 0.0 if row is None else _ts(row.started_at) + row.duration_seconds)
+        ever.add_metric([pid], 0.0 if row is None else 1.0)
     yield last_success
+    yield ever
     last_run = GaugeMetricFamily(f"{P}procedure_last_run_timestamp_seconds", "When each procedure last finished",
                                  labels=["procedure"])
     duration = GaugeMetricFamily(f"{P}procedure_last_duration_seconds", "Duration of each procedure's last run",
@@ -118,6 +133,14 @@ def _run_families(facts: MetricFacts) -> Iterator[Metric]:
         start.add_metric([group], _ts(run.started_at))
     yield window
     yield start
+    due = GaugeMetricFamily(f"{P}schedule_next_due_timestamp_seconds",
+                            "The first scheduled slot after the group's last run (missed when time() is past it)",
+                            labels=["group"])
+    for group, cron in sorted(facts.crons.items()):
+        last = facts.last_started.get(group)
+        if last is not None:
+            due.add_metric([group], _ts(next_slot(cron, last, facts.zone)))
+    yield due
     mode = GaugeMetricFamily(f"{P}maintenance_mode", "1 while an emergency maintenance run is in progress")
     fig = facts.figures.get("maintenance_mode")
     active = any("emergency" in r.procedures or r.group == "emergency" for r in facts.running)
@@ -144,18 +167,21 @@ def _backup_families(facts: MetricFacts) -> Iterator[Metric]:
         yield GaugeMetricFamily(f"{P}backup_success_ratio",
                                 f"Share of backup results ok or warning over the last {facts.window_days} days",
                                 value=ok / len(window))
+    # A timestamp, never an age: an age written once (textfile, Pushgateway) would freeze.
     age = facts.figures.get("backup_age_seconds")
     if age is not None:
-        now_age = age.value + max(0.0, (facts.now - age.at).total_seconds())
-        yield GaugeMetricFamily(f"{P}backup_age_seconds", "Age of the newest backup now (measured age + time since)",
-                                value=now_age)
-        yield GaugeMetricFamily(f"{P}backup_newest_timestamp_seconds", "When the newest backup was taken",
-                                value=_ts(age.at) - age.value)
+        yield GaugeMetricFamily(f"{P}backup_newest_timestamp_seconds",
+                                "When the newest backup was taken (age: time() - this)", value=_ts(age.at) - age.value)
 
 
 def _figure_families(facts: MetricFacts) -> Iterator[Metric]:
     for figure, (name, help_text, scale) in _FIGURE_GAUGES.items():
         point = facts.figures.get(figure)
+        if figure == "maintenance_deadline_timestamp_seconds" and facts.live_maintenance_mode is not None:
+            # the emergency journal is the live state: its open window's deadline, or none
+            if facts.live_maintenance_deadline is not None:
+                yield GaugeMetricFamily(f"{P}{name}", help_text, value=_ts(facts.live_maintenance_deadline))
+            continue
         if point is not None:
             yield GaugeMetricFamily(f"{P}{name}", help_text, value=point.value * scale)
     vulns = GaugeMetricFamily(f"{P}vulnerabilities", "Vulnerabilities by severity at the last review",
@@ -212,9 +238,11 @@ class HistoryCollector(Collector):
 
     def __init__(self, history: Callable[[], History], now: Callable[[], datetime], *, window_days: int = 30,
                  backup_procedures: Iterable[str] = ("backup-verify", "backup"),
-                 maintenance_mode: Callable[[], bool] | None = None) -> None:
+                 maintenance_mode: Callable[[], tuple[bool, datetime | None]] | None = None,
+                 schedule: Expected | None = None) -> None:
         self._mode = maintenance_mode
         self._history = history
+        self._schedule = schedule or Expected()
         self._now = now
         self._window_days = window_days
         self._backups = tuple(backup_procedures)
@@ -222,9 +250,10 @@ class HistoryCollector(Collector):
     def collect(self) -> Iterable[Metric]:
         try:
             facts = gather(self._history(), self._now(), window_days=self._window_days,
-                           backup_procedures=self._backups)
+                           backup_procedures=self._backups, schedule=self._schedule)
             if self._mode is not None:
-                facts = dataclasses.replace(facts, live_maintenance_mode=self._mode())
+                active, deadline = self._mode()
+                facts = dataclasses.replace(facts, live_maintenance_mode=active, live_maintenance_deadline=deadline)
         except Exception as exc:  # a broken store must show as a metric, not a 500
             log.warning("history store unreadable: %s: %s", type(exc).__name__, exc)
             down = GaugeMetricFamily(f"{P}history_up", "1 if the history store could be read")
@@ -238,9 +267,10 @@ class HistoryCollector(Collector):
 
 def registry_for(history: Callable[[], History], now: Callable[[], datetime], *, window_days: int = 30,
                  backup_procedures: Iterable[str] = ("backup-verify", "backup"),
-                 maintenance_mode: Callable[[], bool] | None = None) -> CollectorRegistry:
+                 maintenance_mode: Callable[[], tuple[bool, datetime | None]] | None = None,
+                 schedule: Expected | None = None) -> CollectorRegistry:
     """A registry holding only the history collector (no process metrics of a short-lived CLI)."""
     reg = CollectorRegistry(auto_describe=False)
     reg.register(HistoryCollector(history, now, window_days=window_days, backup_procedures=backup_procedures,
-                                  maintenance_mode=maintenance_mode))
+                                  maintenance_mode=maintenance_mode, schedule=schedule))
     return reg

@@ -21,13 +21,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from .. import registry
 from ..adapters.clock import Clock, SystemClock
 from ..config.loader import LoadedConfig
-from ..emergency.journal import live_mode
+from ..emergency.journal import live_state
 from ..errors import SmcMaintError
 from ..history import History, open_history
 from ..redact import redact
 from ..reporting.metrics import registry_for
 from ..reporting.month import Month
 from ..reporting.render import FORMATS, environment, render
+from ..reporting.schedule import expected
 from ..reporting.service import monthly_report
 from .auth import check_bearer
 from .views import dashboard_context, run_context
@@ -67,7 +68,7 @@ class DashboardApp:
         rep = cfg.config.reporting
         self.metrics = registry_for(self.history, self.clock.now, window_days=rep.window_days,
                                     backup_procedures=rep.backup_procedures,
-                                    maintenance_mode=lambda: live_mode(cfg.home))
+                                    maintenance_mode=lambda: live_state(cfg.home), schedule=expected(cfg))
 
     def history(self) -> History:
         with self._lock:
