@@ -26,12 +26,17 @@ PROCEDURES: dict[str, str] = {
     "capacity": "smc_maint.procedures.capacity",
     "maintenance-report": "smc_maint.procedures.maintenance_report",
     "restore-test": "smc_maint.procedures.restore_test",
+    "physical-backup": "smc_maint.procedures.physical_backup",
+    "recovery-marker": "smc_maint.procedures.recovery_marker",
+    "pitr-restore-test": "smc_maint.procedures.pitr_restore_test",
 }
 
 GROUPS: dict[str, list[str]] = {
     "daily": [
         "health",  # first: whether the platform is up at all
         "backup",  # a regular backup every day; backup-verify then checks it independently
+        "recovery-marker",  # a marker row: later restores to a moment are checked against it
+        "physical-backup",  # pgBackRest full/differential + expire (skipped without backup.engine)
         "backup-verify",
         "log-cleanup",
         "metrics-snapshot",
@@ -41,6 +46,7 @@ GROUPS: dict[str, list[str]] = {
     "weekly": ["db-maintenance", "pgbouncer", "certificates", "dependencies", "capacity"],
     "monthly": [
         "restore-test",
+        "pitr-restore-test",  # restore to a moment, proven by the markers (skipped without backup.engine)
         "performance-review",
         "maintenance-report",  # last: reports on the month, including the runs above
     ],

@@ -81,6 +81,9 @@ class RetentionConfig(Section):
     partial_grace_hours: float = Field(24, gt=0, description="delete manifest-less leftovers older than this")
 
 
+from .engine import EngineConfig  # noqa: E402 - the physical engine (issue 16)
+
+
 class BackupConfig(Section):
     """How ``backup create`` dumps: pg_dump -Fc -Z0 piped through zstd, facts read alongside."""
 
@@ -90,6 +93,7 @@ class BackupConfig(Section):
     fingerprint_jobs: int = Field(1, ge=1, le=16, description="connections reading table facts")
     work_dir: Path | None = Field(None, description="staging for dumps and downloads; default <home>/work")
     retention: RetentionConfig = RetentionConfig()
+    engine: EngineConfig = EngineConfig()
 
 
 class ChannelConfig(Section):

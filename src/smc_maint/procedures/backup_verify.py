@@ -70,6 +70,12 @@ def assess(catalog: Catalog, problems_of_newest: list[str], now: datetime, setti
 
 
 def run(ctx: Context, settings: Settings) -> Result:
+    from ..pitr.archive_check import merge  # WAL archiving (issue 16), a separate module
+
+    return merge(ctx, run_logical(ctx, settings))
+
+
+def run_logical(ctx: Context, settings: Settings) -> Result:
     now = ctx.clock.now()
     try:
         store = ctx.store()
