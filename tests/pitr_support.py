@@ -82,7 +82,7 @@ def nginx_tls_s3(root: Path) -> Iterator[TlsS3]:
     ca = trustme.CA()
     cert = ca.issue_cert("localhost")
     ngx = root / "nginx"
-    ngx.mkdir()
+    ngx.mkdir(mode=0o755)
     ca_file, cert_file, key_file = ngx / "ca.pem", ngx / "cert.pem", ngx / "key.pem"
     ca.cert_pem.write_to_path(str(ca_file))
     ca_file.chmod(0o644)
@@ -142,6 +142,7 @@ def start_archiving_db(base_dir: Path, repo: dict[str, Any] | None = None) -> It
                               "socket_path": str(sock), "os_user": os_user(), "config_dir": str(root / "pgbackrest"),
                               "repo": repo or {"kind": "local"}, "process_max": 1, "rpo_target_seconds": 300}},
         "alerts": {"backoff_seconds": 0.01},
+        "procedures": {"backup-verify": {"emergency_backup": False}},
     }
     (root / "smc-maint.yaml").write_text(yaml.safe_dump(data))
     cfg = load_config(root / "smc-maint.yaml")
@@ -178,6 +179,7 @@ def archiving_db_s3(base_dir: Path, db_password_env: str, monkeypatch: pytest.Mo
     monkeypatch.setenv("SMC_TEST_PITR_KEY", S3_KEY_ID)
     monkeypatch.setenv("SMC_TEST_PITR_SECRET", S3_SECRET)
     s3_root = Path(tempfile.mkdtemp(prefix="pitr-s3-", dir=base_dir))
+    s3_root.chmod(0o755)  # the OS user reads the CA file
     try:
         for s3 in nginx_tls_s3(s3_root):
             for db in start_archiving_db(base_dir, s3.engine_repo):

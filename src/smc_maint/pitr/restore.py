@@ -121,9 +121,18 @@ def restore_and_prove(cfg: LoadedConfig, lay: engine.Layout, target: datetime, s
     return Outcome(target, rto, proof, rows, "\n".join(log.splitlines()[-15:]))
 
 
-def bracket_now(conn: Any) -> tuple[datetime, list[Marker]]:
+def bracket_now(conn: Any, not_before: datetime) -> tuple[datetime, list[Marker]]:
     """Write a marker, take T just after its commit, write another after T and ship the WAL: a
-    fresh moment with a marker on each side. Returns T and the markers (all of them)."""
+    fresh moment with a marker on each side. Returns T and the markers (all of them).
+
+    T is after ``not_before`` (the newest backup set's stop time, which pgBackRest records in
+    whole seconds and needs strictly before the target)."""
+    while True:
+        row = conn.execute("SELECT clock_timestamp()").fetchone()
+        wait = (not_before - row[0]).total_seconds() + 1.1
+        if wait <= 0:
+            break
+        time.sleep(min(wait, 5))
     write_marker(conn, PURPOSE)
     time.sleep(0.05)
     row = conn.execute("SELECT clock_timestamp()").fetchone()

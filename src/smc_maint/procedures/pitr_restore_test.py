@@ -16,6 +16,7 @@ from ..context import Context
 from ..errors import SafetyRefusal
 from ..pitr import engine
 from ..pitr.restore import PURPOSE, bracket_now, restore_and_prove, wait_archived
+from ..pitr.sets import backup_sets
 from ..result import Result, Status
 
 
@@ -36,9 +37,16 @@ def run(ctx: Context, settings: Settings) -> Result:
         if ctx.dry_run:
             return Result(Status.OK, f"WOULD restore stanza {lay.engine.stanza} to "
                           f"{settings.target or 'a fresh moment'} into a scratch server (dry run)")
+        sets = backup_sets(engine.info(lay))
+        if not sets:
+            return Result(Status.CRITICAL, f"no pgBackRest backup set in stanza {lay.engine.stanza}: nothing to "
+                          "restore (run physical-backup)", force_alert=True)
+        if settings.target is not None and settings.target <= sets[0].stopped_at:
+            return Result(Status.CRITICAL, f"target {settings.target.isoformat()} is before the oldest backup set "
+                          f"({sets[0].stopped_at.isoformat()}): outside the recoverable window", force_alert=True)
         with ctx.connect() as conn:
             if settings.target is None:
-                target, markers = bracket_now(conn)
+                target, markers = bracket_now(conn, sets[-1].stopped_at)
             else:
                 target = settings.target
                 write_marker(conn, PURPOSE)  # one after T, so the stop can be proven
