@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -57,8 +59,34 @@ def _restore_to_a_moment(db: ArchivingDb) -> dict[str, Any]:
     return dict(result.details)
 
 
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "SMC_MAINT_CONFIG"}
+    return subprocess.run([sys.executable, "-m", "smc_maint", *args], capture_output=True, text=True, env=env,
+                          cwd=cwd, timeout=300)
+
+
 def test_restore_to_a_moment_from_a_local_repository(archiving_db: ArchivingDb) -> None:
     _restore_to_a_moment(archiving_db)
+    conf = str(archiving_db.root / "smc-maint.yaml")
+    # the same through the CLI, recorded: then the one verdict names the proof
+    with archiving_db.connect() as conn:
+        write_marker(conn, "test")
+        time.sleep(1.2)
+        row = conn.execute("SELECT clock_timestamp()").fetchone()
+        assert row is not None
+        target = row[0]
+    proc = cli("pitr", "restore-test", "--to", target.isoformat(), "--json", "--config", conf, cwd=archiving_db.root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(proc.stdout)["procedures"][0]["status"] == "ok"
+    verdict = cli("recoverability", "--json", "--config", conf, cwd=archiving_db.root)
+    body = json.loads(verdict.stdout)
+    assert body["summary"].startswith("recoverable to any moment from ")
+    assert "last proven restore never" not in body["summary"]
+    # a database of minutes does not cover the 7-day retention target: WARNING, and says why
+    assert verdict.returncode == 1 and body["status"] == "warning", verdict.stdout
+    assert any("retention covers" in r for r in body["reasons"]), body
+    bare = cli("pitr", "restore-test", "--to", "2026-12-04 21:00", "--config", conf, cwd=archiving_db.root)
+    assert bare.returncode == 78 and "time zone" in bare.stderr
     lay = engine.layout(archiving_db.cfg)
     sets = backup_sets(engine.info(lay))
     assert [s.kind for s in sets] == ["full", "diff"]

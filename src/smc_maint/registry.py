@@ -29,6 +29,7 @@ PROCEDURES: dict[str, str] = {
     "physical-backup": "smc_maint.procedures.physical_backup",
     "recovery-marker": "smc_maint.procedures.recovery_marker",
     "pitr-restore-test": "smc_maint.procedures.pitr_restore_test",
+    "recoverability": "smc_maint.procedures.recoverability",
 }
 
 GROUPS: dict[str, list[str]] = {
@@ -38,6 +39,7 @@ GROUPS: dict[str, list[str]] = {
         "recovery-marker",  # a marker row: later restores to a moment are checked against it
         "physical-backup",  # pgBackRest full/differential + expire (skipped without backup.engine)
         "backup-verify",
+        "recoverability",  # the one PITR verdict: window, proof, RTO, RPO, retention (skipped without engine)
         "log-cleanup",
         "metrics-snapshot",
         "vulnerability-review",

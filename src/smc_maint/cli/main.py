@@ -177,6 +177,10 @@ def _register_subcommands() -> None:
     app.add_typer(metrics_cmd.app, name="metrics")
     app.command("db-maintenance")(weekly_cmd.db_maintenance_cmd)
     app.add_typer(backup_cmd.app, name="backup")
+    from . import pitr_cmd  # issue 16
+
+    app.add_typer(pitr_cmd.app, name="pitr")
+    app.command("recoverability")(pitr_cmd.recoverability_cmd)
 
 
 _register_subcommands()

@@ -50,6 +50,10 @@ _FIGURE_GAUGES = {
     "cpu_percent": ("host_cpu_ratio", "Host CPU use (0..1) at the last snapshot", 0.01),
     "memory_percent": ("host_memory_ratio", "Host memory use (0..1) at the last snapshot", 0.01),
     "db_latency_seconds": ("db_latency_seconds", "Database round-trip time at the last health check", 1.0),
+    "rpo_seconds": ("rpo_seconds", "Age of the newest archived WAL: what a loss now would not bring back", 1.0),
+    "pitr_rto_seconds": ("pitr_rto_seconds", "Time of the last restore to a moment (the PITR RTO)", 1.0),
+    "recoverability_ok": ("recoverability_ok", "1 if point-in-time recovery meets every target", 1.0),
+    "recoverable_window_days": ("recoverable_window_days", "Days back a point-in-time restore can reach", 1.0),
 }
 
 
