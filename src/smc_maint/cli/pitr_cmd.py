@@ -12,7 +12,6 @@ import typer
 from rich.console import Console
 
 from ..config.loader import LoadedConfig, load_config
-from ..errors import SmcMaintError
 from ..runner import run_group
 from . import render
 
@@ -28,9 +27,10 @@ def parse_moment(text: str) -> datetime:
     try:
         at = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise SmcMaintError(f"--to {text!r}: not an ISO date-time (e.g. 2026-12-04T21:00:00Z)") from None
+        raise typer.BadParameter(f"{text!r} is not an ISO date-time (e.g. 2026-12-04T21:00:00Z)",
+                                 param_hint="--to") from None
     if at.tzinfo is None:
-        raise SmcMaintError(f"--to {text!r}: give a time zone (e.g. Z or +01:00)")
+        raise typer.BadParameter(f"{text!r} has no time zone; give one (e.g. Z or +01:00)", param_hint="--to")
     return at
 
 
@@ -52,7 +52,8 @@ def restore_test(
     as_json: JsonOpt = False, config: ConfigOpt = None,
 ) -> None:
     """Restore into a scratch server to T; prove it with the markers and the server log (recorded)."""
-    cfg = _with_target(load_config(config), parse_moment(to) if to else None)
+    target = parse_moment(to) if to else None  # a bad moment is a usage error before anything else
+    cfg = _with_target(load_config(config), target)
     outcome = run_group(cfg, "monthly", only=["pitr-restore-test"], dry_run=dry_run)
     if as_json:
         sys.stdout.write(json.dumps(outcome.to_json(), default=str) + "\n")
