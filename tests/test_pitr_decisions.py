@@ -97,3 +97,10 @@ def test_the_one_verdict() -> None:
     assert broken.status is Status.CRITICAL and "archive_command failed" in broken.reasons[0]
     nothing = recoverability(Facts(NOW, None, None, None, None, None, Status.OK), TARGETS)
     assert nothing.status is Status.CRITICAL
+
+
+def test_archiving_failing_now_is_critical_even_without_a_new_count() -> None:
+    now_failing = facts(last_failed_time=NOW - timedelta(seconds=5), last_archived_time=NOW - timedelta(seconds=60))
+    found = assess(now_failing, 4, NOW, rpo_target_seconds=300, rpo_critical_seconds=3600)
+    assert found.status is Status.CRITICAL and found.new_failures == 0
+    assert "after the last success" in found.problems[0]

@@ -65,10 +65,15 @@ def assess(facts: ArchiverFacts, previous_failed: int | None, now: datetime, *, 
     new_failures = facts.failed_count - base if previous_failed is not None else 0
     failing_now = (facts.last_failed_time is not None
                    and (facts.last_archived_time is None or facts.last_failed_time > facts.last_archived_time))
-    if new_failures > 0 or (failing_now and previous_failed is None):
-        crit.append(f"archive_command failed {new_failures or facts.failed_count} time(s) since the last check "
-                    f"(last {facts.last_failed_wal} at {facts.last_failed_time:%Y-%m-%d %H:%M:%S %Z})"
-                    if facts.last_failed_time else f"archive_command failed {new_failures} time(s)")
+    if new_failures > 0:
+        crit.append(f"archive_command failed {new_failures} time(s) since the last check"
+                    + (f" (last {facts.last_failed_wal} at {facts.last_failed_time:%Y-%m-%d %H:%M:%S %Z})"
+                       if facts.last_failed_time else ""))
+    elif failing_now:
+        # no new failures counted against the last check (or none recorded), yet the newest
+        # attempt failed after the newest success: archiving is failing right now
+        crit.append(f"archive_command failed {facts.failed_count} time(s) (last {facts.last_failed_wal} at "
+                    f"{facts.last_failed_time:%Y-%m-%d %H:%M:%S %Z}, after the last success)")
     rpo = (now - facts.last_archived_time).total_seconds() if facts.last_archived_time else None
     if rpo is None:
         if facts.archive_mode in ("on", "always"):
