@@ -31,6 +31,7 @@ def _restore_to_a_moment(db: ArchivingDb) -> dict[str, Any]:
     first = physical_backup.run(make_ctx(db.cfg), physical_backup.Settings())
     assert first.status is Status.OK, first.summary
     assert first.details["type"] == "full"
+    time.sleep(1.2)  # pgBackRest records the stop in whole seconds; a target must come after it
     db.insert_trades(11)
     with db.connect() as conn:
         before = write_marker(conn, "test")

@@ -30,6 +30,7 @@ def run(ctx: Context, settings: Settings) -> Result:
         if ctx.dry_run:
             return Result(Status.OK, f"WOULD write {lay.config_dir}/pgbackrest.conf, create stanza {e.stanza} "
                           "if missing, back up and expire (dry run)", {"config": engine.render_conf(lay)})
+        drifted = lay.conf_file.is_file() and lay.conf_file.read_text() != engine.render_conf(lay)
         engine.write_config(lay)
         problems = engine.config_problems(lay)
         if problems:
@@ -48,6 +49,8 @@ def run(ctx: Context, settings: Settings) -> Result:
     newest = sets[-1]
     details: dict[str, Any] = {"stanza": e.stanza, "type": kind, "label": newest.label,
                                "sets": [s.label for s in sets], "repo": lay.repo_path}
+    if drifted:
+        details["config_rewritten"] = f"{lay.conf_file} differed from backup.engine (hand edit?) and was rewritten"
     return Result(Status.OK, f"pgBackRest {kind} backup {newest.label} ({newest.size_bytes} bytes); "
                   f"{len(sets)} set(s) kept, oldest from {sets[0].stopped_at:%Y-%m-%d %H:%M} UTC", details,
                   {"physical_backup_bytes": float(newest.size_bytes),

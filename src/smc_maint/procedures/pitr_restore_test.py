@@ -4,7 +4,7 @@ stop, row counts read; the time it took is the RTO. Default T: a fresh moment be
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +41,11 @@ def run(ctx: Context, settings: Settings) -> Result:
         if not sets:
             return Result(Status.CRITICAL, f"no pgBackRest backup set in stanza {lay.engine.stanza}: nothing to "
                           "restore (run physical-backup)", force_alert=True)
-        if settings.target is not None and settings.target <= sets[0].stopped_at:
-            return Result(Status.CRITICAL, f"target {settings.target.isoformat()} is before the oldest backup set "
-                          f"({sets[0].stopped_at.isoformat()}): outside the recoverable window", force_alert=True)
+        # pgBackRest records stop times in whole seconds and needs one strictly before the target
+        if settings.target is not None and settings.target < sets[0].stopped_at + timedelta(seconds=1):
+            return Result(Status.CRITICAL, f"target {settings.target.isoformat()} is not after the oldest backup "
+                          f"set's end ({sets[0].stopped_at.isoformat()}, whole seconds): outside the recoverable "
+                          "window", force_alert=True)
         with ctx.connect() as conn:
             if settings.target is None:
                 target, markers = bracket_now(conn, sets[-1].stopped_at)
