@@ -20,6 +20,7 @@ from . import registry
 from .embedded import demo_data
 from .embedded.postgres import Binaries, EmbeddedPostgres, find_binaries, free_port
 from .paths import default_home
+from .pitr import demo_engine
 
 DEFAULT_PORT = 54329
 
@@ -41,7 +42,12 @@ def _server(home: Path, binaries: Binaries, port: int) -> EmbeddedPostgres:
     settings = {"max_connections": "50"}
     if binaries.has_pg_stat_statements:
         settings["shared_preload_libraries"] = "pg_stat_statements"
-    return EmbeddedPostgres(home / "postgres" / f"pg{binaries.major}", port, binaries, settings=settings)
+    settings.update(demo_engine.prepare(home, port, _pg_data(home, binaries)))  # WAL archiving (issue 16)
+    return EmbeddedPostgres(_pg_data(home, binaries), port, binaries, settings=settings)
+
+
+def _pg_data(home: Path, binaries: Binaries) -> Path:
+    return home / "postgres" / f"pg{binaries.major}"
 
 
 def _port_free(port: int) -> bool:
@@ -148,6 +154,8 @@ def prepare(*, reset: bool = False, home: Path | None = None, kind: str = "auto"
         "embedded": {"postgres": kind, "port": port},
         "procedures": {},
     }
+    if demo_engine.available():
+        cfg["backup"] = {"engine": demo_engine.section(home, port, _pg_data(home, binaries))}
     for pid in registry.PROCEDURES:
         with contextlib.suppress(ImportError):
             module = registry.load(pid)

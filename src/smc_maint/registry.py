@@ -30,13 +30,20 @@ PROCEDURES: dict[str, str] = {
     "updates-review": "smc_maint.procedures.updates_review",
     "security-audit": "smc_maint.procedures.security_audit",
     "emergency": "smc_maint.procedures.emergency",  # on demand (smc-maint emergency), in no group
+    "physical-backup": "smc_maint.procedures.physical_backup",
+    "recovery-marker": "smc_maint.procedures.recovery_marker",
+    "pitr-restore-test": "smc_maint.procedures.pitr_restore_test",
+    "recoverability": "smc_maint.procedures.recoverability",
 }
 
 GROUPS: dict[str, list[str]] = {
     "daily": [
         "health",  # first: whether the platform is up at all
         "backup",  # a regular backup every day; backup-verify then checks it independently
+        "recovery-marker",  # a marker row: later restores to a moment are checked against it
+        "physical-backup",  # pgBackRest full/differential + expire (skipped without backup.engine)
         "backup-verify",
+        "recoverability",  # the one PITR verdict: window, proof, RTO, RPO, retention (skipped without engine)
         "log-cleanup",
         "metrics-snapshot",
         "vulnerability-review",
@@ -46,6 +53,7 @@ GROUPS: dict[str, list[str]] = {
     "monthly": [
         "restore-test",
         "security-audit",
+        "pitr-restore-test",  # restore to a moment, proven by the markers (skipped without backup.engine)
         "performance-review",
         "maintenance-report",  # last: reports on the month, including the runs above
     ],

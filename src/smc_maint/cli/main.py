@@ -181,6 +181,8 @@ def _register_subcommands() -> None:
     lazy.register("dr-drill", "dr_cmd:app", "Disaster-recovery drill: recover into an isolated target, measure RTO/RPO, undo.")
     lazy.register("updates", "updates_cmd:app", "End-of-life data for updates-review.")
     lazy.register("emergency", "emergency_cmd:app", "Emergency maintenance: maintenance mode, trading halt, backup, work, restore.")
+    lazy.register("pitr", "pitr_cmd:app", "Point-in-time recovery on pgBackRest: restore to a moment, proven.")
+    lazy.register("recoverability", "pitr_cmd:recoverability_cmd", "One verdict: recoverable from A to B, last proven restore, RTO, RPO now, retention (recorded).")
 
 
 _register_subcommands()

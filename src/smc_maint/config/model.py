@@ -82,6 +82,9 @@ class RetentionConfig(Section):
     partial_grace_hours: float = Field(24, gt=0, description="delete manifest-less leftovers older than this")
 
 
+from .engine import EngineConfig  # noqa: E402 - the physical engine (issue 16)
+
+
 class BackupConfig(Section):
     """How ``backup create`` dumps: pg_dump -Fc -Z0 piped through zstd, facts read alongside."""
 
@@ -95,6 +98,7 @@ class BackupConfig(Section):
     retention: RetentionConfig = RetentionConfig()
     max_clock_skew_seconds: float = Field(300, ge=0, description="a backup created further ahead of now than "
                                           "this is a finding and never counts as the newest")
+    engine: EngineConfig = EngineConfig()
 
 
 class ChannelConfig(Section):

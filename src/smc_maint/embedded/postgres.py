@@ -238,6 +238,18 @@ class EmbeddedPostgres:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
+def archiving_settings(archive_command: str, *, archive_timeout_seconds: int = 60,
+                       socket_dir: Path | None = None) -> dict[str, str]:
+    """Server options for continuous WAL archiving (a physical backup engine's ``archive_command``);
+    ``socket_dir`` opens a Unix socket there (pgBackRest connects through one)."""
+    quoted = "'" + archive_command.replace("'", "''") + "'"
+    settings = {"wal_level": "replica", "archive_mode": "on", "archive_command": quoted,
+                "archive_timeout": str(archive_timeout_seconds)}
+    if socket_dir is not None:
+        settings["unix_socket_directories"] = f"'{socket_dir}'"
+    return settings
+
+
 @contextlib.contextmanager
 def scratch_server(parent: Path, binaries: Binaries, password: str,
                    settings: Mapping[str, str] | None = None) -> Iterator[EmbeddedPostgres]:

@@ -82,6 +82,12 @@ def future_warnings(catalog: Catalog, now: datetime, skew_seconds: float) -> lis
 
 
 def run(ctx: Context, settings: Settings) -> Result:
+    from ..pitr.archive_check import merge  # WAL archiving (issue 16), a separate module
+
+    return merge(ctx, run_logical(ctx, settings))
+
+
+def run_logical(ctx: Context, settings: Settings) -> Result:
     now = ctx.clock.now()
     try:
         store = ctx.store()

@@ -61,6 +61,11 @@ _FIGURE_GAUGES = {
                                          "The newest point in time the data can be restored to (RPO: time() - this)",
                                          1.0),
     "rpo_target_seconds": ("rpo_target_seconds", "The recovery point objective", 1.0),
+    "wal_rpo_seconds": ("wal_rpo_seconds", "Age of the newest archived WAL when last checked (for alerts use "
+                        "time() - smc_maint_recovery_point_timestamp_seconds)", 1.0),
+    "pitr_rto_seconds": ("pitr_rto_seconds", "Time of the last restore to a moment (the PITR RTO)", 1.0),
+    "recoverability_ok": ("recoverability_ok", "1 if point-in-time recovery meets every target", 1.0),
+    "recoverable_window_days": ("recoverable_window_days", "Days back a point-in-time restore can reach", 1.0),
 }
 
 

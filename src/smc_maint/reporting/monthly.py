@@ -427,6 +427,15 @@ def charts(facts: Facts, period_end: datetime, windows_: list[Window]) -> dict[s
     }
 
 
+def recoverability_notes(facts: Facts) -> list[str]:
+    """The month's newest point-in-time recoverability verdict, when it fell short (issue 16)."""
+    verdicts = sorted((r for r in facts.results if r.procedure_id == "recoverability"), key=lambda r: r.started_at)
+    if verdicts and verdicts[-1].status in (Status.WARNING, Status.CRITICAL, Status.UNKNOWN):
+        last = verdicts[-1]
+        return [f"Point-in-time recovery is {last.status.upper()} ({_when(last.started_at)}): {last.summary}"]
+    return []
+
+
 def build(facts: Facts) -> MonthlyReport:
     """The report for ``facts.month`` (up to ``facts.now`` if the month is not over)."""
     period_end = min(facts.month.end, facts.now)
@@ -444,7 +453,7 @@ def build(facts: Facts) -> MonthlyReport:
         complete_month=complete, runs_total=len(facts.runs), results_total=len(facts.results),
         completions=comp, uptime=up, backups=bk, restore_tests=restores, windows=regular, window_stats=stats,
         emergencies=emergencies, issues=found,
-        recommendations=recommendations(comp, up, bk, restores, found, vulns, complete),
+        recommendations=recommendations(comp, up, bk, restores, found, vulns, complete) + recoverability_notes(facts),
         focus=focus(facts.month, comp, found, vulns), vulnerabilities=vulns,
         charts=charts(facts, period_end, regular), security_audits=list(facts.audit_trend),
     )
