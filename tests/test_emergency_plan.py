@@ -124,3 +124,17 @@ def test_http_halt_gives_up_at_its_deadline(webhook: Receiver, monkeypatch: pyte
     monkeypatch.delenv("HALT_URL")
     with pytest.raises(HaltError, match="export HALT_URL"):
         halt.apply()
+
+
+@pytest.mark.parametrize("text", ["[]", '{"id": "x", "reason": "r", "started_at": 5, "deadline": 5}',
+                                  '{"id": "x", "reason": "r", "started_at": "2026-11-03T15:00:00", '
+                                  '"deadline": "2026-11-03T16:00:00"}',
+                                  '{"id": "x", "reason": "r", "started_at": "2026-11-03T15:00:00+00:00", '
+                                  '"deadline": "2026-11-03T16:00:00+00:00", "entries": [5]}'])
+def test_journal_of_the_wrong_shape_is_skipped_not_a_traceback(tmp_path: Path, text: str) -> None:
+    """A hand-edited or foreign window file (wrong types, a naive time) must not break `emergency status`."""
+    j = Journal(tmp_path / "emergency")
+    j.save(_window((plan.ASSESS, STARTED)))
+    (j.dir / "other.json").write_text(text)
+    assert [x.id for x in j.windows()] == ["w1"]
+    assert j.active() is not None

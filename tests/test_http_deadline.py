@@ -163,3 +163,23 @@ def test_tls_handshake_of_a_certificate_check_is_bounded() -> None:
     thread.join(10)
     srv.close()
     assert sent and sent[0] < 100, sent
+
+
+def test_emergency_http_halt_is_bounded_in_total(trickler: Trickler, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The halt/resume call of an emergency window: a trickling endpoint must not hold the window."""
+    from smc_maint.emergency.halts import HaltError, HttpCalls
+    from smc_maint.emergency.settings import HttpHalt
+
+    monkeypatch.setenv("SMC_TEST_HALT", trickler.url + "/halt")
+    with pytest.raises(HaltError, match="DeadlineExceeded"):
+        HttpCalls(HttpHalt(halt_url_env="SMC_TEST_HALT", timeout_seconds=1.0)).apply()
+    _gave_up_early(trickler)
+
+
+def test_image_tags_lookup_is_bounded_in_total(trickler: Trickler) -> None:
+    """updates-review's OCI tags list: a trickling registry ends at the deadline as TagsUnavailable."""
+    from smc_maint.updates import tags
+
+    with pytest.raises(tags.TagsUnavailable, match="DeadlineExceeded"):
+        tags.list_tags(tags.parse_image("x.io/smc/api:1.0"), base_url=trickler.url, deadline_seconds=1.0)
+    _gave_up_early(trickler)

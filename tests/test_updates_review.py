@@ -197,3 +197,31 @@ def test_review_lists_dependency_majors_from_the_dependencies_reports(make_confi
         [("pandas", "1.5.3", "2.2.3")]
     assert "1 dependency major update(s): pandas 1.5.3 -> 2.2.3" in result.summary
     assert result.figures["dependency_major_updates"] == 1
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b'{"tags": 5}', b'"tags"'])
+def test_tags_list_of_the_wrong_shape_is_unavailable_not_a_traceback(body: bytes) -> None:
+    """A registry (or a proxy in front of it) answering valid JSON of the wrong shape."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(tags.TagsUnavailable, match="not a tags list"):
+            tags.list_tags(tags.parse_image("x.io/smc/api:1.0"), base_url=f"http://127.0.0.1:{srv.server_port}",
+                           deadline_seconds=5)
+    finally:
+        srv.shutdown()
+        srv.server_close()

@@ -13,6 +13,7 @@ import httpx
 import psycopg
 from psycopg import sql
 
+from ..adapters import http
 from ..adapters.platform import Platform
 from ..config.model import read_secret
 from ..redact import redact
@@ -52,9 +53,8 @@ class ScaleToZero:
 class HttpCalls:
     """POST halt / resume; the URLs and token are secrets (env), never journaled or logged."""
 
-    def __init__(self, cfg: HttpHalt, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, cfg: HttpHalt) -> None:
         self.cfg = cfg
-        self.transport = transport
 
     def _post(self, env: str, what: str) -> dict[str, Any]:
         url = read_secret(env, None)
@@ -70,8 +70,8 @@ class HttpCalls:
         while (left := deadline - time.monotonic()) > 0:
             attempt += 1
             try:
-                with httpx.Client(timeout=min(left, 10.0), transport=self.transport) as client:
-                    resp = client.post(url, headers=headers, content=b"")
+                # a total deadline: httpx's own timeout is per read, a trickling endpoint never trips it
+                resp = http.request("POST", url, deadline=min(left, 10.0), headers=headers, content=b"")
                 if resp.is_success:
                     return {"status_code": resp.status_code, "attempts": attempt}
                 last = f"HTTP {resp.status_code}"

@@ -36,6 +36,14 @@ class Entry:
         return {"step": self.step, "phase": self.phase, "at": self.at, "data": self.data}
 
 
+def _aware(value: str) -> datetime:
+    """A journaled time; one without a zone cannot be compared with the clock's, so it is malformed."""
+    at = datetime.fromisoformat(value)
+    if at.tzinfo is None:
+        raise ValueError(f"time without a zone: {value!r}")
+    return at
+
+
 @dataclass
 class Window:
     """One emergency window as the journal holds it."""
@@ -58,9 +66,19 @@ class Window:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Window:
-        return cls(raw["id"], raw["reason"], datetime.fromisoformat(raw["started_at"]),
-                   datetime.fromisoformat(raw["deadline"]), raw.get("state", ACTIVE),
-                   datetime.fromisoformat(raw["ended_at"]) if raw.get("ended_at") else None,
+        """Raises ValueError for anything but a window this tool wrote (wrong types, naive times)."""
+        if not isinstance(raw, dict):
+            raise ValueError(f"a window is a JSON object, not {type(raw).__name__}")
+        try:
+            return cls._from_json(raw)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not a window journal ({type(exc).__name__}: {exc})") from None
+
+    @classmethod
+    def _from_json(cls, raw: dict[str, Any]) -> Window:
+        return cls(raw["id"], raw["reason"], _aware(raw["started_at"]),
+                   _aware(raw["deadline"]), raw.get("state", ACTIVE),
+                   _aware(raw["ended_at"]) if raw.get("ended_at") else None,
                    raw.get("target", ""), dict(raw.get("settings") or {}),
                    [Entry(e["step"], e["phase"], e["at"], dict(e.get("data") or {})) for e in raw.get("entries", [])])
 

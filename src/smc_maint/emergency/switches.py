@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from ..adapters import http
+from ..adapters.child_env import minimal_env
 from ..adapters.platform import Platform
 from ..redact import redact
 from . import plan
@@ -60,7 +62,7 @@ class NginxFlagSwitch:
         argv = [*self.cfg.command, *args]
         try:
             proc = subprocess.run(argv, capture_output=True, text=True, timeout=self.cfg.timeout_seconds,
-                                  check=False, stdin=subprocess.DEVNULL)
+                                  check=False, stdin=subprocess.DEVNULL, env=minimal_env())
         except FileNotFoundError:
             raise SwitchError(f"nginx not found: {self.cfg.command[0]}") from None
         except subprocess.TimeoutExpired:
@@ -86,7 +88,8 @@ class NginxFlagSwitch:
         seen = "no answer"
         while time.monotonic() < deadline:
             try:
-                code = httpx.get(self.cfg.probe_url, timeout=2).status_code
+                left = max(0.1, min(2.0, deadline - time.monotonic()))
+                code = http.request("GET", self.cfg.probe_url, deadline=left).status_code  # total, not per read
                 if (code == 503) == want_503:
                     return
                 seen = f"HTTP {code}"

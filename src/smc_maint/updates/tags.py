@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urljoin
 
 import httpx
 
+from ..adapters import http
 from ..redact import redact
 
 VERSION = re.compile(r"^(v?)(\d+)\.(\d+)(?:\.(\d+))?$")  # releases only: no -rc, -alpine, latest
@@ -88,7 +90,19 @@ def classify(current: str, tags: list[str]) -> Newer | None:
                  patches[-1] if patches else None, [str(m) for m in major_lines])
 
 
-def _bearer(client: httpx.Client, challenge: str, timeout: float) -> str | None:
+def _get(url: str | httpx.URL, headers: dict[str, str], timeout: float) -> httpx.Response:
+    """One GET with a TOTAL deadline (httpx's own timeout is per read: a trickling registry never trips it)."""
+    return http.request("GET", str(url), deadline=max(0.1, timeout), headers=headers)
+
+
+def _json_object(resp: httpx.Response, what: str) -> dict[str, Any]:
+    body = resp.json()
+    if not isinstance(body, dict):
+        raise ValueError(f"{what} is {type(body).__name__}, not an object")
+    return body
+
+
+def _bearer(challenge: str, timeout: float) -> str | None:
     """An anonymous token for a ``Bearer realm=..,service=..,scope=..`` challenge."""
     if not challenge.lower().startswith("bearer "):
         return None
@@ -96,16 +110,15 @@ def _bearer(client: httpx.Client, challenge: str, timeout: float) -> str | None:
     realm = params.pop("realm", None)
     if not realm:
         return None
-    resp = client.get(realm, params=params, timeout=timeout)
+    resp = _get(httpx.URL(realm, params=params), {}, timeout)
     if resp.status_code != 200:
         return None
-    body = resp.json()
+    body = _json_object(resp, "token answer")
     token = body.get("token") or body.get("access_token")
     return str(token) if token else None
 
 
-def list_tags(name: ImageName, *, base_url: str | None = None, deadline_seconds: float = 30,
-              transport: httpx.BaseTransport | None = None) -> list[str]:
+def list_tags(name: ImageName, *, base_url: str | None = None, deadline_seconds: float = 30) -> list[str]:
     """Every tag of ``name`` (all pages) before ``deadline_seconds`` run out; raises TagsUnavailable."""
     end = time.monotonic() + deadline_seconds
     base = base_url or (f"https://{'registry-1.docker.io' if name.registry == 'docker.io' else name.registry}")
@@ -113,27 +126,28 @@ def list_tags(name: ImageName, *, base_url: str | None = None, deadline_seconds:
     tags: list[str] = []
     headers: dict[str, str] = {"Accept": "application/json"}
     try:
-        with httpx.Client(transport=transport, follow_redirects=False) as client:
-            for _ in range(MAX_PAGES):
-                if url is None:
-                    return tags
-                left = end - time.monotonic()
-                if left <= 0:
-                    raise TagsUnavailable(f"{name.ref}: tags list not complete within {deadline_seconds:g} s")
-                resp = client.get(url, headers=headers, timeout=left)
-                if resp.status_code == 401 and "Authorization" not in headers:
-                    token = _bearer(client, resp.headers.get("www-authenticate", ""), max(0.1, end - time.monotonic()))
-                    if token is None:
-                        raise TagsUnavailable(f"{name.ref}: registry wants authentication")
-                    headers["Authorization"] = f"Bearer {token}"
-                    continue
-                if resp.status_code != 200:
-                    raise TagsUnavailable(f"{name.ref}: registry answered HTTP {resp.status_code}")
-                body = resp.json()
-                tags.extend(str(t) for t in body.get("tags") or [])
-                nxt = resp.links.get("next", {}).get("url")
-                url = urljoin(str(resp.url), nxt) if nxt else None
-            raise TagsUnavailable(f"{name.ref}: more than {MAX_PAGES} pages of tags")
+        for _ in range(MAX_PAGES):
+            if url is None:
+                return tags
+            left = end - time.monotonic()
+            if left <= 0:
+                raise TagsUnavailable(f"{name.ref}: tags list not complete within {deadline_seconds:g} s")
+            resp = _get(url, headers, left)
+            if resp.status_code == 401 and "Authorization" not in headers:
+                token = _bearer(resp.headers.get("www-authenticate", ""), end - time.monotonic())
+                if token is None:
+                    raise TagsUnavailable(f"{name.ref}: registry wants authentication")
+                headers["Authorization"] = f"Bearer {token}"
+                continue
+            if resp.status_code != 200:
+                raise TagsUnavailable(f"{name.ref}: registry answered HTTP {resp.status_code}")
+            page = _json_object(resp, "tags list").get("tags") or []
+            if not isinstance(page, list):
+                raise ValueError(f"tags is {type(page).__name__}, not a list")
+            tags.extend(str(t) for t in page)
+            nxt = resp.links.get("next", {}).get("url")
+            url = urljoin(str(resp.url), nxt) if nxt else None
+        raise TagsUnavailable(f"{name.ref}: more than {MAX_PAGES} pages of tags")
     except httpx.HTTPError as exc:
         raise TagsUnavailable(redact(f"{name.ref}: {type(exc).__name__}: {exc}")) from None
     except ValueError as exc:
