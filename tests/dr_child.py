@@ -18,7 +18,6 @@ from smc_maint.dr import drill
 from smc_maint.runner import run_group
 
 
-
 def main() -> None:
     config, mode, reached = sys.argv[1:4]
     cfg = load_config(Path(config))
