@@ -142,7 +142,7 @@ def test_kill_9_mid_restore_leftovers_removed_by_next_run(backup_config: Callabl
     create_backup(cfg, open_store(cfg))
     reached = tmp_path / "reached"
     assert cfg.source is not None
-    child = subprocess.Popen([sys.executable, "-m", "tests.dr_child", str(cfg.source), "restore", "-",
+    child = subprocess.Popen([sys.executable, "-m", "tests.dr_child", str(cfg.source), "restore",
                               str(reached)], cwd=ROOT, env=os.environ.copy())
     try:
         wait_for(lambda: reached.exists() or child.poll() is not None, "the drill to reach the restore", 120)
