@@ -1,29 +1,25 @@
-"""A DR drill in a child process, for kill -9 tests: ``python -m tests.dr_child CONFIG MODE STATE REACHED``.
+"""A DR drill in a child process, for kill -9 tests: ``python -m tests.dr_child CONFIG MODE REACHED``.
 
 MODE ``restore``: hang inside the restore (scratch server up) after writing REACHED.
-MODE ``k8s``: a RecordingPlatform in STATE that hangs in list_workloads (after the scale-down).
+MODE ``k8s``: the configured KubernetesPlatform (the test's fake API server); hangs while waiting for
+the DR workloads, i.e. after the scale-down and the DR namespace.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from smc_maint.backups import restore_test
 from smc_maint.config.loader import load_config
 from smc_maint.dr import drill
-from smc_maint.dr.settings import DrDrillSettings
 from smc_maint.runner import run_group
-from smc_maint.stores import open_store
-
-from .dr_recording_platform import RecordingPlatform
 
 
 def main() -> None:
-    config, mode, state, reached = sys.argv[1:5]
+    config, mode, reached = sys.argv[1:4]
     cfg = load_config(Path(config))
     if mode == "restore":
         real = restore_test.restore_archive
@@ -36,12 +32,12 @@ def main() -> None:
         restore_test.restore_archive = hang  # type: ignore[assignment]
         run_group(cfg, "quarterly", only=["dr-drill"], isolation="thread")  # the patch must be seen
     else:
-        platform = RecordingPlatform(Path(state), block_on="list_workloads", reached=Path(reached))
-        settings = cfg.settings_for("dr-drill")
-        assert isinstance(settings, DrDrillSettings)
-        drill.run_drill(cfg, open_store(cfg), settings, run_id="child-drill", platform=lambda: platform,
-                        mode="kubernetes", now=datetime.now(UTC))
+        def hang_waiting(*args: Any, **kwargs: Any) -> Any:
+            Path(reached).write_text("scaled down")
+            time.sleep(600)
 
+        drill.wait_workloads = hang_waiting  # type: ignore[assignment]
+        run_group(cfg, "quarterly", only=["dr-drill"], isolation="thread")
 
 if __name__ == "__main__":
     main()

@@ -1,5 +1,5 @@
 """``dr-drill`` on a real PostgreSQL with a real backup: recovery, exact verification, RTO/RPO,
-cleanup on every path (kill -9 included), and the outage journal on a RecordingPlatform."""
+cleanup on every path (kill -9 included), and the Kubernetes drill on the fake API server."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ import yaml
 
 from .backup_support import backup_config, make_ctx
 from .conftest import PgServer, wait_for
-from .dr_recording_platform import RecordingPlatform
+from .fake_kube_api import CRASHLOOP
+from .kube_cluster import NS, Cluster
 
 __all__ = ["backup_config"]  # a fixture
 
@@ -141,7 +142,7 @@ def test_kill_9_mid_restore_leftovers_removed_by_next_run(backup_config: Callabl
     create_backup(cfg, open_store(cfg))
     reached = tmp_path / "reached"
     assert cfg.source is not None
-    child = subprocess.Popen([sys.executable, "-m", "tests.dr_child", str(cfg.source), "restore", "-",
+    child = subprocess.Popen([sys.executable, "-m", "tests.dr_child", str(cfg.source), "restore",
                               str(reached)], cwd=ROOT, env=os.environ.copy())
     try:
         wait_for(lambda: reached.exists() or child.poll() is not None, "the drill to reach the restore", 120)
@@ -158,110 +159,186 @@ def test_kill_9_mid_restore_leftovers_removed_by_next_run(backup_config: Callabl
     assert_dr_gone(cfg)
 
 
-# -- Kubernetes drill on the Platform protocol (RecordingPlatform until the fake API lands) -------------
+# -- Kubernetes drill against the fake API server, through the real KubernetesPlatform --------------------
 
-WORKLOADS = {"api-gateway": 3, "trading-engine": 2, "web-app": 1, "unlisted": 4}
-LISTED = [{"name": "api-gateway"}, {"name": "trading-engine"}, {"name": "web-app"}]
+PROD = {"api-gateway": 2, "trading-engine": 2, "web-app": 1}  # tests/kube_cluster.py's replica counts
+LISTED = [{"name": n} for n in PROD]  # execution-engine and the StatefulSets are not listed
+DR_NS = "smc-trading-dr"
 
 
 def _dr_manifests(tmp_path: Path, namespace: str | None = None) -> Path:
     d = tmp_path / "dr-manifests"
     d.mkdir(exist_ok=True)
+    labels = {"app.kubernetes.io/name": "api-gateway"}
     dep: dict[str, Any] = {"apiVersion": "apps/v1", "kind": "Deployment",
-                           "metadata": {"name": "api-gateway"}, "spec": {"replicas": 2}}
+                           "metadata": {"name": "api-gateway", "labels": labels},
+                           "spec": {"replicas": 2, "selector": {"matchLabels": labels},
+                                    "template": {"metadata": {"labels": labels}, "spec": {"containers": [
+                                        {"name": "api-gateway", "image": "ghcr.io/smc/api-gateway:1.9.0"}]}}}}
     if namespace:
         dep["metadata"]["namespace"] = namespace
-    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api"}, "spec": {"ports": [{"port": 80}]}}
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api"},
+           "spec": {"selector": labels, "ports": [{"port": 80}]}}
     (d / "dr.yaml").write_text(yaml.safe_dump_all([dep, svc]))
     return d
 
 
-def _k8s_ctx(cfg: LoadedConfig, platform: RecordingPlatform) -> Any:
-    ctx = make_ctx(cfg)
-    ctx.platform_override = platform
-    return ctx
+def _k8s_cfg(backup_config: Callable[..., LoadedConfig], cluster: Cluster, tmp_path: Path,
+             **settings: Any) -> LoadedConfig:
+    return backup_config({"platform": {"kind": "kubernetes", "namespace": NS,
+                                       "kubeconfig": str(cluster.kubeconfig(tmp_path / "kubeconfig"))},
+                          "procedures": {"dr-drill": settings}})
 
 
-def _k8s_run(cfg: LoadedConfig, platform: RecordingPlatform) -> Any:
+def _k8s_run(cfg: LoadedConfig) -> Any:
     settings = cfg.settings_for("dr-drill")
     assert isinstance(settings, dr_drill.Settings)
-    return dr_drill.run(_k8s_ctx(cfg, platform), settings)
+    return dr_drill.run(make_ctx(cfg), settings)
+
+
+def _replicas(cluster: Cluster, name: str, kind: str = "Deployment") -> int:
+    obj = cluster.api.get(kind, name, NS)
+    assert obj is not None
+    return int(obj["spec"]["replicas"])
+
+
+def _outside_dr(cluster: Cluster) -> dict[Any, Any]:
+    """Every object outside the DR namespace with what a drill could change (replicas aside)."""
+    return {k: ({kk: vv for kk, vv in (v.get("spec") or {}).items() if kk != "replicas"}, v.get("metadata", {})
+                .get("labels")) for k, v in cluster.api.store.items() if DR_NS not in (k[2], k[3])}
+
+
+def _writes(cluster: Cluster) -> list[tuple[str, str]]:
+    return [(m, path) for m, path in cluster.api.requests if m not in ("GET", "EXEC")]
+
+
+def assert_writes_confined(cluster: Cluster) -> None:
+    """Writes only to the DR namespace, the namespaces collection, and the listed workloads' scale."""
+    allowed = {f"/apis/apps/v1/namespaces/{NS}/deployments/{n}/scale" for n in PROD}
+    for method, path in _writes(cluster):
+        path = path.split("?")[0]
+        assert (path in allowed or f"/namespaces/{DR_NS}" in path or path == "/api/v1/namespaces"), (method, path)
+
+
+def enforce_drill_rbac(cluster: Cluster) -> None:
+    """The fake answers 403 to anything the generated quarterly Role and ClusterRole do not grant."""
+    from smc_maint.config.loader import load_config
+    from smc_maint.k8s import manifests
+
+    objects = manifests.build(load_config(None).config.schedule,
+                              manifests.Options(store_kind="s3", groups=["quarterly"]))
+    cluster.api.rbac = [r for o in objects if o["kind"] == "Role" for r in o["rules"]]
+    cluster.api.cluster_rbac = [r for o in objects if o["kind"] == "ClusterRole" for r in o["rules"]]
 
 
 def test_kubernetes_drill_with_outage_restores_exact_counts(backup_config: Callable[..., LoadedConfig],
-                                                            tmp_path: Path) -> None:
-    cfg = _drill_cfg(backup_config, manifests_dir=str(_dr_manifests(tmp_path)), simulate_outage=True,
-                     production_workloads=LISTED, confirmed_namespace="smc-trading")
+                                                            fake_cluster: Cluster, tmp_path: Path) -> None:
+    enforce_drill_rbac(fake_cluster)
+    cfg = _k8s_cfg(backup_config, fake_cluster, tmp_path, manifests_dir=str(_dr_manifests(tmp_path)),
+                   simulate_outage=True, production_workloads=LISTED, confirmed_namespace=NS)
     create_backup(cfg, open_store(cfg))
-    platform = RecordingPlatform.create(tmp_path / "cluster.json", WORKLOADS)
-    result = _k8s_run(cfg, platform)
+    before = _outside_dr(fake_cluster)
+    result = _k8s_run(cfg)
     assert result.status is Status.OK, result.summary
-    for name, replicas in WORKLOADS.items():
-        assert platform.replicas(name) == replicas
-    calls = platform.calls
-    scaled = [c for c in calls if c[0] == "scale"]
-    assert {c[2] for c in scaled} == {"api-gateway", "trading-engine", "web-app"}  # never 'unlisted'
-    assert all(c[4] == "smc-trading" for c in scaled)
-    assert ["scale", "Deployment", "api-gateway", 0, "smc-trading"] in calls
-    assert ["apply", "smc-trading-dr", 2] in calls
-    assert ["delete_namespace", "smc-trading-dr"] in calls
-    assert "smc-trading-dr" not in platform.data()["namespaces"]
-    assert sorted(result.details["scaled"]) == ["Deployment/api-gateway: 3 -> 0",
+    assert fake_cluster.api.denied == []
+    for name, replicas in PROD.items():
+        assert _replicas(fake_cluster, name) == replicas
+    assert _replicas(fake_cluster, "execution-engine") == 1
+    assert _outside_dr(fake_cluster) == before  # nothing else changed
+    writes = _writes(fake_cluster)
+    scaled = {p.split("/")[-2] for m, p in writes if p.endswith("/scale")}
+    assert scaled == set(PROD)  # never execution-engine, never a StatefulSet
+    assert ("POST", f"/apis/apps/v1/namespaces/{DR_NS}/deployments") in writes  # the DR manifests applied
+    assert ("POST", f"/api/v1/namespaces/{DR_NS}/services") in writes
+    assert ("DELETE", f"/api/v1/namespaces/{DR_NS}") in writes
+    assert_writes_confined(fake_cluster)
+    assert fake_cluster.api.get("Namespace", DR_NS) is None
+    assert [k for k in fake_cluster.api.store if DR_NS in (k[2], k[3])] == []
+    assert sorted(result.details["scaled"]) == ["Deployment/api-gateway: 2 -> 0",
                                                 "Deployment/trading-engine: 2 -> 0", "Deployment/web-app: 1 -> 0"]
     assert_dr_gone(cfg)
 
 
-def test_outage_without_typed_namespace_is_refused_and_touches_nothing(
-        backup_config: Callable[..., LoadedConfig], tmp_path: Path) -> None:
-    cfg = _drill_cfg(backup_config, simulate_outage=True, production_workloads=LISTED,
-                     confirmed_namespace="smc-tradin")
+def test_drill_health_fails_when_the_dr_workloads_never_become_available(
+        backup_config: Callable[..., LoadedConfig], fake_cluster: Cluster, tmp_path: Path) -> None:
+    d = _dr_manifests(tmp_path)
+    docs = list(yaml.safe_load_all((d / "dr.yaml").read_text()))
+    docs[0]["metadata"]["annotations"] = {CRASHLOOP: "true"}  # the fake's controller never makes it ready
+    (d / "dr.yaml").write_text(yaml.safe_dump_all(docs))
+    cfg = _k8s_cfg(backup_config, fake_cluster, tmp_path, manifests_dir=str(d), health_deadline_seconds=2)
     create_backup(cfg, open_store(cfg))
-    platform = RecordingPlatform.create(tmp_path / "cluster.json", WORKLOADS)
-    result = _k8s_run(cfg, platform)
+    result = _k8s_run(cfg)
+    assert result.status is Status.CRITICAL, result.summary
+    assert "api-gateway" in " ".join(result.details["health_problems"])
+    assert fake_cluster.api.get("Namespace", DR_NS) is None
+    assert_dr_gone(cfg)
+
+
+def test_invalid_dr_manifest_is_rejected_by_the_api_and_cleaned(
+        backup_config: Callable[..., LoadedConfig], fake_cluster: Cluster, tmp_path: Path) -> None:
+    d = _dr_manifests(tmp_path)
+    docs = list(yaml.safe_load_all((d / "dr.yaml").read_text()))
+    docs[0]["spec"]["replicas"] = "two"  # kubernetes-validate in the fake refuses it, as a real API would
+    (d / "dr.yaml").write_text(yaml.safe_dump_all(docs))
+    cfg = _k8s_cfg(backup_config, fake_cluster, tmp_path, manifests_dir=str(d))
+    create_backup(cfg, open_store(cfg))
+    result = _k8s_run(cfg)
+    assert result.status is Status.CRITICAL, result.summary
+    assert fake_cluster.api.get("Namespace", DR_NS) is None
+    assert_dr_gone(cfg)
+
+
+def test_outage_without_typed_namespace_is_refused_and_touches_nothing(
+        backup_config: Callable[..., LoadedConfig], fake_cluster: Cluster, tmp_path: Path) -> None:
+    cfg = _k8s_cfg(backup_config, fake_cluster, tmp_path, simulate_outage=True, production_workloads=LISTED,
+                   confirmed_namespace="smc-tradin")
+    create_backup(cfg, open_store(cfg))
+    result = _k8s_run(cfg)
     assert result.status is Status.CRITICAL and "refused" in result.summary
-    assert not [c for c in platform.calls if c[0] in ("scale", "create_namespace")]
+    assert _writes(fake_cluster) == []
     assert_dr_gone(cfg)
 
 
 def test_manifest_for_another_namespace_is_refused(backup_config: Callable[..., LoadedConfig],
-                                                   tmp_path: Path) -> None:
-    cfg = _drill_cfg(backup_config, manifests_dir=str(_dr_manifests(tmp_path, "smc-trading")))
+                                                   fake_cluster: Cluster, tmp_path: Path) -> None:
+    cfg = _k8s_cfg(backup_config, fake_cluster, tmp_path, manifests_dir=str(_dr_manifests(tmp_path, NS)))
     create_backup(cfg, open_store(cfg))
-    platform = RecordingPlatform.create(tmp_path / "cluster.json", WORKLOADS)
-    result = _k8s_run(cfg, platform)
+    result = _k8s_run(cfg)
     assert result.status is Status.CRITICAL and "may only target the DR namespace" in result.summary
-    assert not [c for c in platform.calls if c[0] in ("scale", "create_namespace", "apply")]
+    assert _writes(fake_cluster) == []
 
 
 def test_kill_between_scale_down_and_up_then_recover_restores_exact_counts(
-        backup_config: Callable[..., LoadedConfig], tmp_path: Path) -> None:
+        backup_config: Callable[..., LoadedConfig], fake_cluster: Cluster, tmp_path: Path) -> None:
     from smc_maint.cli.dr_cmd import recover_now
 
-    cfg = _drill_cfg(backup_config, manifests_dir=str(_dr_manifests(tmp_path)), simulate_outage=True,
-                     production_workloads=LISTED, allow_scheduled_outage=True)
+    enforce_drill_rbac(fake_cluster)
+    cfg = _k8s_cfg(backup_config, fake_cluster, tmp_path, manifests_dir=str(_dr_manifests(tmp_path)),
+                   simulate_outage=True, production_workloads=LISTED, allow_scheduled_outage=True)
     create_backup(cfg, open_store(cfg))
-    state = tmp_path / "cluster.json"
-    RecordingPlatform.create(state, WORKLOADS)
     reached = tmp_path / "reached"
     assert cfg.source is not None
-    child = subprocess.Popen([sys.executable, "-m", "tests.dr_child", str(cfg.source), "k8s", str(state),
-                              str(reached)], cwd=ROOT, env=os.environ.copy())
+    # the fake API server runs in this process; the child reaches it through the config's kubeconfig
+    child = subprocess.Popen([sys.executable, "-m", "tests.dr_child", str(cfg.source), "k8s", str(reached)],
+                             cwd=ROOT, env=os.environ.copy())
     try:
         wait_for(lambda: reached.exists() or child.poll() is not None, "the drill to scale down", 120)
         assert child.poll() is None
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
-    platform = RecordingPlatform(state)
-    assert [platform.replicas(n) for n in ("api-gateway", "trading-engine", "web-app")] == [0, 0, 0]
-    assert "smc-trading-dr" in platform.data()["namespaces"]
-    done = recover_now(cfg, _k8s_ctx(cfg, platform))
-    for name, replicas in WORKLOADS.items():
-        assert platform.replicas(name) == replicas
-    assert "smc-trading-dr" not in platform.data()["namespaces"]
+    assert [_replicas(fake_cluster, n) for n in PROD] == [0, 0, 0]
+    assert fake_cluster.api.get("Namespace", DR_NS) is not None
+    done = recover_now(cfg, make_ctx(cfg))
+    for name, replicas in PROD.items():
+        assert _replicas(fake_cluster, name) == replicas
+    assert _replicas(fake_cluster, "execution-engine") == 1
+    assert fake_cluster.api.get("Namespace", DR_NS) is None
     assert any("deleted DR namespace" in d for d in done)
+    assert fake_cluster.api.denied == []
+    assert_writes_confined(fake_cluster)
     assert_dr_gone(cfg)
-    assert recover_now(cfg, _k8s_ctx(cfg, platform)) == []  # idempotent
+    assert recover_now(cfg, make_ctx(cfg)) == []  # idempotent
 
 
 # -- pure decisions ---------------------------------------------------------------------------------------
@@ -303,7 +380,7 @@ def test_recover_refuses_while_the_drill_still_runs(tmp_path: Path, backup_confi
         from smc_maint.errors import SafetyRefusal
 
         with pytest.raises(SafetyRefusal, match="still running"):
-            drill.recover(cfg, lambda: RecordingPlatform.create(tmp_path / "c.json", {}))
+            drill.recover(cfg, lambda: pytest.fail("the platform is not touched"))
     finally:
         sleeper.kill()
         sleeper.wait()

@@ -22,7 +22,7 @@ from smc_maint.result import Status
 from smc_maint.updates import eol, tags
 from smc_maint.updates.pg_release import next_minor_release
 
-from .dr_recording_platform import RecordingPlatform
+from .kube_cluster import DEPLOYMENTS, NS, STATEFULSETS, Cluster
 from .oci_registry import oci_registry
 
 API_TAGS = ["1.2.3", "1.2.4", "1.2.10", "1.3.0", "1.10.1", "2.0.0", "2.1.0", "3.0.0-rc1", "latest", "1.2.5-alpine",
@@ -92,17 +92,19 @@ def test_parse_image_names() -> None:
     assert tags.parse_image("localhost:5000/a/b@sha256:00") == tags.ImageName("localhost:5000", "a/b", None)
 
 
-def _ctx(cfg: LoadedConfig, at: datetime, platform: RecordingPlatform | None = None) -> Context:
+def _ctx(cfg: LoadedConfig, at: datetime) -> Context:
     return Context(cfg=cfg, history=open_history(cfg), run_id="ur-test", group="quarterly", clock=FixedClock(at),
-                   log=logging.getLogger("smc_maint.test"), platform_override=platform)
+                   log=logging.getLogger("smc_maint.test"))
 
 
 def test_review_reads_running_versions_and_newer_image_tags(make_config: Callable[..., LoadedConfig],
-                                                            tmp_path: Path) -> None:
-    platform = RecordingPlatform.create(tmp_path / "cluster.json", {"api-gateway": 2})
+                                                            fake_cluster: Cluster, tmp_path: Path) -> None:
+    fake_cluster.api.version = {"major": "1", "minor": "29", "gitVersion": "v1.29.4", "platform": "linux/amd64"}
     with oci_registry({"smc/api": API_TAGS}) as reg:
         host = reg.url.removeprefix("http://")
-        cfg = make_config({"procedures": {"updates-review": {
+        cfg = make_config({"platform": {"kind": "kubernetes", "namespace": NS,
+                                        "kubeconfig": str(fake_cluster.kubeconfig(tmp_path / "kubeconfig"))},
+                           "procedures": {"updates-review": {
             "runtimes": {"python": "3.9.18"}, "images": [f"{host}/smc/api:1.2.3", "other.io/smc/web:2.0.0"],
             "registries": {host: {"url": reg.url}}, "registry_deadline_seconds": 5,
             "eol_data_max_age_days": 3650}}})
@@ -111,7 +113,7 @@ def test_review_reads_running_versions_and_newer_image_tags(make_config: Callabl
         tags_file = tmp_path / "tags.json"
         tags_file.write_text(json.dumps({"other.io/smc/web": ["2.0.0", "2.0.1", "2.1.0"]}))
         settings = settings.model_copy(update={"tags_file": tags_file, "registry_deadline_seconds": 3})
-        result = updates_review.run(_ctx(cfg, datetime(2026, 12, 4, 5, tzinfo=UTC), platform), settings)
+        result = updates_review.run(_ctx(cfg, datetime(2026, 12, 4, 5, tzinfo=UTC)), settings)
     v = result.details["versions"]
     assert v["postgresql"].startswith("15.") and v["kubernetes"] == "1.29.4" and v["python"] == "3.9.18"
     assert result.status is Status.CRITICAL  # python 3.9 and kubernetes 1.29 are past end of life
@@ -124,6 +126,10 @@ def test_review_reads_running_versions_and_newer_image_tags(make_config: Callabl
     assert web["source"] == "tags_file" and web["newer"]["minor"] == "2.1.0" and web["newer"]["major"] is None
     assert result.figures["images_with_major_update"] == 1
     assert result.figures["eol_days.postgresql"] == (date(2027, 11, 11) - date(2026, 12, 4)).days
+    # the live workloads' images, read from the API server, are reviewed beside the configured ones
+    live = {i for i, *_ in DEPLOYMENTS.values()} | {i for i, _ in STATEFULSETS.values()}
+    assert live <= set(images)
+    assert ("GET", "/version") in fake_cluster.api.requests
 
 
 def test_stale_eol_data_warns(make_config: Callable[..., LoadedConfig]) -> None:

@@ -77,6 +77,15 @@ METHODS: dict[str, tuple[Permission, ...]] = {
        for kind, (g, _v, plural, ns) in KINDS.items()},
 }
 
+# The DR drill applies its manifests into a namespace it creates, which the Role (namespaced to the
+# platform namespace) cannot cover: these writes go into the ClusterRole, limited to the kinds a DR
+# manifest may hold. Granting at the cluster scope is the documented trade-off (docs/quarterly.md).
+DR_KINDS = ("Deployment", "StatefulSet", "Service", "ConfigMap")
+METHODS.update({f"apply_dr:{kind}": tuple(Permission(p.api_group, p.resource, p.verb, True)
+                                          for p in METHODS[f"apply:{kind}"]) for kind in DR_KINDS})
+METHODS["list_workloads_dr"] = tuple(Permission(p.api_group, p.resource, p.verb, True)
+                                     for p in METHODS["list_workloads"])  # DR workloads available
+
 # procedure id -> the platform methods it calls (on platform.kind kubernetes).
 PROCEDURE_USES: dict[str, tuple[str, ...]] = {
     "health": ("list_workloads", "list_pods"),
@@ -95,7 +104,7 @@ PROCEDURE_USES: dict[str, tuple[str, ...]] = {
     "updates-review": ("server_version", "list_workloads"),
     # the DR drill's namespace and its objects are created in a namespace of its own: see docs/quarterly.md
     "dr-drill": ("list_workloads", "get_scale", "scale", "namespace_exists", "create_namespace", "delete_namespace",
-                 "apply:Deployment", "apply:StatefulSet", "apply:Service", "apply:ConfigMap"),
+                 "list_workloads_dr", *(f"apply_dr:{k}" for k in DR_KINDS)),
 }
 
 # Granted only on request (``k8s manifests --secret-metadata``): list on secrets is the verb
