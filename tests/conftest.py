@@ -225,6 +225,8 @@ TIME_SENSITIVE_MODULES = frozenset({
     "test_web_dashboard", "test_retention", "test_backup_procedure", "test_backup_verify", "test_certificates",
     "test_capacity", "test_trading_procedures", "test_trading_figures", "test_days", "test_metrics_snapshot",
     "test_activity_gate", "test_updates_review", "test_dr_reporting",
+    "test_pitr_decisions", "test_prometheus_rules", "test_security_audit", "test_security_audit_procedure",
+    "test_emergency_plan",
 })
 
 

@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -197,11 +197,18 @@ def test_platform_and_dump_give_the_same_findings(tmp_path: Path, dump: Path) ->
 def test_cli_audit_prints_sarif_and_exits_by_the_worst_finding(tmp_path: Path) -> None:
     env = {**os.environ, "SMC_MAINT_HOME": str(tmp_path / "home")}
     env.pop("SMC_MAINT_CONFIG", None)
+    before = datetime.now(UTC)
     proc = subprocess.run([sys.executable, "-m", "smc_maint", "audit", "--from", str(FIXTURE), "--format", "sarif"],
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    after = datetime.now(UTC)
     assert proc.returncode == 2, proc.stderr
     sarif = json.loads(proc.stdout)
-    assert sarif["version"] == "2.1.0" and len(sarif["runs"][0]["results"]) == len(EXPECTED)
+    # The CLI audits at the real "now" (secrets age, certificates near expiry): its SARIF holds exactly
+    # what the audit of the same dump finds at that moment (EXPECTED at NOW is asserted above).
+    shutil.copytree(FIXTURE, tmp_path / "lib" / "dump")
+    cfg = _config(tmp_path / "lib")
+    at = [set(_run(cfg, FixedClock(t)).procedures[0].result.details["fingerprints"]) for t in (before, after)]
+    assert sarif["version"] == "2.1.0" and {r["properties"]["fingerprint"] for r in sarif["runs"][0]["results"]} in at
     assert "CRITICAL: score" in proc.stderr
     bad = subprocess.run([sys.executable, "-m", "smc_maint", "audit", "--format", "pdf"], capture_output=True,
                          text=True, env=env, cwd=tmp_path, timeout=120)

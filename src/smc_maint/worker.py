@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -183,7 +183,7 @@ def serve(spec: dict[str, Any], ready: Connection) -> None:
     os.chdir(spec["cwd"])
     signal.signal(signal.SIGTERM, _on_term)
     _die_with_runner(int(spec["parent_pid"]))
-    started = datetime.now().isoformat()
+    started = datetime.now(UTC).isoformat()  # an aware UTC stamp, not the process zone's wall time
 
     def announce(deadline: float) -> None:
         ready.send(("ready", deadline))

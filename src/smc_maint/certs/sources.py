@@ -45,13 +45,18 @@ def from_endpoint(host: str, port: int, server_name: str | None, timeout: float,
     insecure.check_hostname = False
     insecure.verify_mode = ssl.CERT_NONE  # read even expired or untrusted certificates: that is the point
     deadline = Deadline()
+    connected = False
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock, \
-                socket_deadline(sock, timeout) as deadline, \
-                insecure.wrap_socket(sock, server_hostname=sni) as tls:
-            der = tls.getpeercert(binary_form=True)
+                socket_deadline(sock, timeout) as deadline:
+            connected = True
+            with insecure.wrap_socket(sock, server_hostname=sni) as tls:
+                der = tls.getpeercert(binary_form=True)
     except (OSError, ssl.SSLError) as exc:
-        why = f"no complete TLS handshake within {timeout:g} s" if deadline.fired else str(exc)
+        # The per-read timeout and the total deadline have the same length: on a loaded machine
+        # either may fire first, and both mean the handshake did not complete in time.
+        late = deadline.fired or (connected and isinstance(exc, TimeoutError))
+        why = f"no complete TLS handshake within {timeout:g} s" if late else str(exc)
         return CertFacts("endpoint", label, error=f"TLS connection failed: {why}")
     if not der:
         return CertFacts("endpoint", label, error="the server sent no certificate")
