@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -248,3 +249,15 @@ def fake_cluster() -> Iterator[Any]:
         yield populate(api)
     finally:
         api.stop()
+
+
+def plant_trades(pg: PgServer, db: str, start: datetime, end: datetime, every: str = "6 hours") -> None:
+    """Filled trades from ``start`` to ``end``: for tests that pin the clock to a date the demo data
+    (generated up to the real now) may not cover."""
+    with pg.connect(db) as conn:
+        conn.execute(
+            """INSERT INTO trades (session_id, user_id, symbol, side, order_type, quantity, price, executed_price,
+                                   executed_quantity, status, commission, pnl, "timestamp")
+               SELECT s.id, s.user_id, 'BTCUSDT', 'buy', 'market', 1, 100, 100, 1, 'filled', 0, 1, t
+               FROM generate_series(%s::timestamptz, %s::timestamptz, %s::interval) AS t,
+                    (SELECT id, user_id FROM trading_sessions LIMIT 1) AS s""", (start, end, every))

@@ -15,6 +15,8 @@ from smc_maint.scheduling.catchup import plan_catch_up
 from smc_maint.scheduling.daemon import run_due, run_slot
 from smc_maint.scheduling.missed import RunFact, detect_missed, missed_run_findings
 
+from .conftest import PgServer, plant_trades
+
 DAY = timedelta(days=1)
 H = timedelta(hours=1)
 
@@ -50,7 +52,11 @@ def test_monthly_default_runs_a_restore_test_missed_two_weeks_ago() -> None:
 
 # -- against real history and the real runner --------------------------------------------------
 @pytest.fixture
-def sched_config(make_config: Callable[..., LoadedConfig]) -> Callable[..., LoadedConfig]:
+def sched_config(make_config: Callable[..., LoadedConfig], pg: PgServer, trading_db: str
+                 ) -> Callable[..., LoadedConfig]:
+    # trading-summary (the group's one procedure) needs trades in the pinned week, whatever today is
+    plant_trades(pg, trading_db, utc(2026, 11, 15), utc(2026, 12, 1))
+
     def build(**daily: Any) -> LoadedConfig:
         group = {"cron": "0 2 * * *", "only": ["trading-summary"], **daily}
         return make_config({"schedule": {"groups": {"daily": group, "weekly": {"enabled": False},

@@ -16,7 +16,7 @@ import psycopg
 from smc_maint.config.loader import LoadedConfig
 from smc_maint.history import open_history
 
-from .conftest import wait_for
+from .conftest import PgServer, plant_trades, wait_for
 
 OFF = {"enabled": False}
 
@@ -75,8 +75,8 @@ def test_sigterm_while_idle_exits_cleanly(make_config: Callable[..., LoadedConfi
 
 
 def test_run_slot_pings_success_with_the_exit_code(make_config: Callable[..., LoadedConfig], webhook: Any,
-                                                   monkeypatch: Any) -> None:
-    from datetime import UTC, datetime
+                                                   monkeypatch: Any, pg: PgServer, trading_db: str) -> None:
+    from datetime import UTC, datetime, timedelta
 
     from smc_maint.adapters.clock import FixedClock
     from smc_maint.scheduling.daemon import run_slot
@@ -85,6 +85,7 @@ def test_run_slot_pings_success_with_the_exit_code(make_config: Callable[..., Lo
     cfg = make_config({"schedule": {"groups": {"daily": {"only": ["trading-summary"],
                                                          "ping_url_env": "SMC_MAINT_TEST_PING"}}}})
     slot = datetime(2026, 11, 28, 2, tzinfo=UTC)
+    plant_trades(pg, trading_db, slot - timedelta(days=8), slot)  # the pinned week has trades, whatever today is
     first = run_slot(cfg, "daily", slot, "scheduler", clock=FixedClock(slot))
     again = run_slot(cfg, "daily", slot, "scheduler", clock=FixedClock(slot))
     assert (first.state, again.state) == ("ran", "taken")
