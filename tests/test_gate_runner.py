@@ -92,3 +92,26 @@ def test_longest_run_includes_the_maximum_deferral(make_config: Callable[..., Lo
     gated = _gated(make_config, max_deferral_minutes=30).config
     assert plain.longest_run_seconds(ids) == plain.runner.longest_run_seconds(ids)
     assert gated.longest_run_seconds(ids) == gated.runner.longest_run_seconds(ids) + 30 * 60 + 60  # backup only
+
+
+def test_activity_heat_map_from_history_in_dashboard_and_report(make_config: Callable[..., LoadedConfig],
+                                                               pg: PgServer, trading_db: str) -> None:
+    from smc_maint.reporting.monthly import Month
+    from smc_maint.reporting.render import environment, render
+    from smc_maint.reporting.service import monthly_report
+    from smc_maint.web.views import dashboard_context
+
+    plant(pg, trading_db, NOW, days=28)
+    cfg = make_config({"procedures": {"metrics-snapshot": {"platform_usage": False, "cpu_sample_seconds": 0.1}}})
+    run_group(cfg, "daily", only=["metrics-snapshot"], clock=FixedClock(NOW))
+    hist = open_history(cfg)
+    later = NOW + timedelta(hours=1)
+    # drawn from the recorded snapshot: the production database is gone by render time
+    with pg.connect(trading_db) as conn:
+        conn.execute("DELETE FROM trades")
+    html = environment("smc_maint.web").get_template("dashboard.html.j2").render(
+        **dashboard_context(hist, cfg, later), triggered=[])
+    assert 'class="chart heat-map"' in html
+    assert "Sun 04:00: 1 trades" in html and "Wed 10:00: 20 trades" in html  # the quiet window and a busy hour
+    report_html = render(monthly_report(cfg, hist, Month.of(NOW), later), "html")
+    assert "Trading activity" in report_html and "Sun 05:00: 1 trades" in report_html
