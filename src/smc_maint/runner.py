@@ -37,6 +37,7 @@ from .lock import group_lock
 from .redact import redact, redact_obj
 from .result import Result, Status, worst
 from .runlog import RunLog
+from .scheduling.gate_run import gated, wait_before, with_gate
 from .supervise import run_in_worker
 from .worker import spec_for
 
@@ -204,6 +205,7 @@ def run_group(
     on_start: Callable[[str], None] | None = None,
     after_run: Callable[[RunOutcome], None] | None = None,
     isolation: Isolation = "process",
+    sleep: Callable[[float], None] = time.sleep,
 ) -> RunOutcome:
     """Run ``group`` (or ``only`` some of its procedures) and record everything.
 
@@ -248,7 +250,7 @@ def run_group(
             try:
                 for pid in ids:
                     outcome, straggler = run_one(cfg, hist, clock, run_id, group, pid, dry_run, interactive,
-                                                  isolation, beat, runlog.path)
+                                                  isolation, beat, runlog.path, sleep=sleep)
                     if straggler is not None:
                         stragglers.append((pid, straggler))
                         runlog.adopt(straggler)
@@ -296,11 +298,19 @@ def run_group(
 def run_one(cfg: LoadedConfig, hist: History, clock: Clock, run_id: str, group: str, pid: str,
             dry_run: bool = False, interactive: bool = False, isolation: Isolation = "process",
             beat: Callable[[], None] = lambda: None, log_path: Path | None = None, *,
-            timeout: float | None = None) -> tuple[ProcedureOutcome, threading.Thread | None]:
+            timeout: float | None = None, sleep: Callable[[float], None] = time.sleep,
+            ) -> tuple[ProcedureOutcome, threading.Thread | None]:
     """One procedure's outcome, and (in-thread only) its worker thread if it timed out and still runs.
 
     The one way any caller (a run, an emergency window's work and checks) runs a procedure:
-    in a worker process group that is stopped at ``timeout`` (default: the runner's for ``pid``)."""
+    in a worker process group that is stopped at ``timeout`` (default: the runner's for ``pid``).
+    A gated procedure first waits for a quiet moment (``sleep`` between looks); the wait is not
+    taken from its timeout."""
+    gate_outcome = None
+    if gated(cfg.config, pid, dry_run):
+        gate_outcome = wait_before(cfg.config, pid, clock.now, sleep, log.info)
+        if gate_outcome.summary():
+            log.info("%s: %s", pid, gate_outcome.summary())
     started = clock.now()
     t0 = time.monotonic()
     timeout = cfg.config.runner.timeout_for(pid) if timeout is None else timeout
@@ -326,6 +336,8 @@ def run_one(cfg: LoadedConfig, hist: History, clock: Clock, run_id: str, group: 
                           log=logging.getLogger(f"smc_maint.procedures.{pid}"), dry_run=dry_run,
                           interactive=interactive, deadline=deadline)
             result, straggler = _call_with_timeout(lambda: module.run(ctx, settings), timeout, beat)
+    if gate_outcome is not None:
+        result = with_gate(result, gate_outcome)
     return ProcedureOutcome(pid, result, started, time.monotonic() - t0), straggler
 
 

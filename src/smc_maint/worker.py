@@ -152,7 +152,7 @@ def _run(spec: dict[str, Any], ready: Callable[[float], None]) -> dict[str, Any]
                    else open_postgres_from_env(hist_spec["postgresql"]))
     except Exception as exc:  # the procedure still runs; what it asks of history fails with the reason
         history = UnavailableHistory(redact(f"history unavailable: {type(exc).__name__}: {exc}"))
-    history.longest = config.runner.longest_run_seconds  # the liveness rule, as open_history sets it
+    history.longest = config.longest_run_seconds  # the liveness rule, as open_history sets it
     logger = logging.getLogger("smc_maint")
     logger.setLevel(logging.INFO)
     handler = _log_handler(spec["log_path"])

@@ -33,7 +33,7 @@ def config_for_cluster(cfg: LoadedConfig) -> str:
 
 
 def longest_run_seconds(cfg: LoadedConfig, group: str) -> float:
-    return cfg.config.runner.longest_run_seconds(registry.GROUPS.get(group, []))
+    return cfg.config.longest_run_seconds(registry.GROUPS.get(group, []))
 
 
 @app.command("manifests")

@@ -254,3 +254,8 @@ class Config(Section):
     def zone(self) -> ZoneInfo:
         """The declared zone days are counted in."""
         return ZoneInfo(self.timezone)
+
+    def longest_run_seconds(self, procedure_ids: Iterable[str]) -> float:
+        """The runner's longest run plus what the activity gate may defer its gated procedures."""
+        ids = list(procedure_ids)
+        return self.runner.longest_run_seconds(ids) + self.schedule.gate.allowance_seconds(ids)

@@ -39,7 +39,7 @@ def open_history(cfg: LoadedConfig) -> History:
         except (OSError, sqlite3.Error) as exc:
             raise HistoryUnavailable(f"history file {cfg.history_path} unusable: {type(exc).__name__}: "
                                      f"{exc}") from None
-    opened.longest = cfg.config.runner.longest_run_seconds
+    opened.longest = cfg.config.longest_run_seconds
     return opened
 
 

@@ -31,6 +31,8 @@ class Settings(Section):
     unreachable_status: Status = Field(Status.CRITICAL, description="status when the database is unreachable")
     platform_usage: bool = Field(True, description="node and pod CPU/memory per workload from the platform "
                                  "(metrics.k8s.io, what `kubectl top` shows; psutil per process locally)")
+    activity_days: int = Field(28, ge=0, le=365, description="days of trades behind the recorded hour-of-week "
+                               "heat map (the dashboard's and report's activity chart); 0: none")
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,8 @@ def run(ctx: Context, settings: Settings) -> Result:
     except DatabaseUnavailable as exc:
         db, error = None, str(exc)
     result = summarize(hostf, db, error, settings)
+    if db is not None and settings.activity_days:
+        result = _with_heat_map(ctx, settings, result)
     if settings.platform_usage:
         result = platform_usage.add_to(result, platform_usage.collect(ctx.platform))
     return result
@@ -159,3 +163,21 @@ def run(ctx: Context, settings: Settings) -> Result:
 
 def demo_settings(home: Path) -> dict[str, Any]:
     return {"disk_paths": [str(home)], "top_tables": 5}
+
+
+def _with_heat_map(ctx: Context, settings: Settings, result: Result) -> Result:
+    """Record the 168 hour-of-week mean trade counts, so charts are drawn from history, never from
+    the production database at render time. A failure costs the chart, not the snapshot."""
+    import dataclasses
+
+    from ..scheduling.activity import read_heat_map
+
+    zone = ctx.cfg.config.schedule.zone()
+    try:
+        with ctx.connect() as conn:
+            heat = read_heat_map(conn, ctx.clock.now(), settings.activity_days, zone)
+    except Exception as exc:  # the snapshot's other figures still count
+        ctx.log.warning("activity heat map not recorded: %s", type(exc).__name__)
+        return result
+    doc = {"zone": heat.zone, "days": heat.days, "trades": [round(v, 2) for v in heat.trades]}
+    return dataclasses.replace(result, details={**result.details, "activity_heat_map": doc})

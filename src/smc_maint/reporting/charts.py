@@ -113,3 +113,34 @@ def status_grid(grid: Mapping[str, Any], *, title: str = "Daily status", cell: i
                          f'{escape(days[j])}: {escape(what)}</title></rect>')
     parts.append("</svg>")
     return _safe("".join(parts))
+
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def heat_map(trades: Sequence[float], *, title: str = "Trading activity (mean trades per hour)",
+             cell: int = 16) -> Markup:
+    """Weekday x hour of the day, shaded by mean trades (168 values, Monday 00:00 first)."""
+    label = escape(title)
+    if len(trades) != 168:
+        return _safe(f'<svg class="chart" role="img" aria-label="{label}" width="400" height="40" '
+                     f'xmlns="http://www.w3.org/2000/svg"><text x="8" y="24" fill="#6b7280">'
+                     f'{label}: no activity recorded yet (metrics-snapshot records it)</text></svg>')
+    top, left = max(trades) or 1.0, 40
+    width, height = left + cell * 24 + 10, 36 + cell * 7 + 10
+    parts = [f'<svg class="chart heat-map" role="img" aria-label="{label}" width="{width}" height="{height}" '
+             f'xmlns="http://www.w3.org/2000/svg"><text x="4" y="14" font-weight="bold">{label}</text>']
+    for hour in range(0, 24, 3):
+        parts.append(f'<text x="{left + hour * cell + cell / 2}" y="30" text-anchor="middle" '
+                     f'font-size="9">{hour:02d}</text>')
+    for dow, day in enumerate(WEEKDAYS):
+        y = 36 + dow * cell
+        parts.append(f'<text x="{left - 6}" y="{y + cell - 4}" text-anchor="end" font-size="11">{day}</text>')
+        for hour in range(24):
+            value = float(trades[dow * 24 + hour])
+            alpha = 0.05 + 0.95 * value / top
+            parts.append(f'<rect x="{left + hour * cell}" y="{y}" width="{cell - 1}" height="{cell - 1}" '
+                         f'fill="#2563eb" fill-opacity="{alpha:.2f}"><title>{day} {hour:02d}:00: '
+                         f'{value:g} trades</title></rect>')
+    parts.append("</svg>")
+    return _safe("".join(parts))

@@ -66,6 +66,8 @@ _FIGURE_GAUGES = {
     "pitr_rto_seconds": ("pitr_rto_seconds", "Time of the last restore to a moment (the PITR RTO)", 1.0),
     "recoverability_ok": ("recoverability_ok", "1 if point-in-time recovery meets every target", 1.0),
     "recoverable_window_days": ("recoverable_window_days", "Days back a point-in-time restore can reach", 1.0),
+    "gate_deferred_seconds": ("gate_last_deferred_seconds", "How long the last gated procedure waited for "
+                              "quiet trading (0: it started at once)", 1.0),
 }
 
 

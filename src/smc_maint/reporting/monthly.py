@@ -424,7 +424,17 @@ def charts(facts: Facts, period_end: datetime, windows_: list[Window]) -> dict[s
         "backup_age": _series(facts.figures.get("backup_age_seconds", [])),
         "db_size": _series(facts.figures.get("db_size_bytes", [])),
         "pnl": _pnl_curve(facts, period_end),
+        "activity": _activity(facts),
     }
+
+
+def _activity(facts: Facts) -> list[float]:
+    """The newest hour-of-week heat map metrics-snapshot recorded in the period ([] without one)."""
+    for r in sorted(facts.results, key=lambda r: r.started_at, reverse=True):
+        doc = r.details.get("activity_heat_map") if r.procedure_id == "metrics-snapshot" else None
+        if isinstance(doc, dict) and len(doc.get("trades", [])) == 168:
+            return [float(v) for v in doc["trades"]]
+    return []
 
 
 def recoverability_notes(facts: Facts) -> list[str]:

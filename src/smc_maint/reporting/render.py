@@ -22,7 +22,7 @@ def environment(package: str = "smc_maint.reporting") -> Environment:
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update({"bytes": fmt.bytes_, "seconds": fmt.seconds, "ratio": fmt.ratio, "money": fmt.money,
                         "number": fmt.number, "day_ranges": fmt.day_ranges})
-    env.globals.update(line_chart=charts.line_chart, status_grid=charts.status_grid, audit_series=trend_series)
+    env.globals.update(line_chart=charts.line_chart, status_grid=charts.status_grid, heat_map=charts.heat_map, audit_series=trend_series)
     return env
 
 

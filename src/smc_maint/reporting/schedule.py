@@ -45,5 +45,6 @@ def expected(cfg: LoadedConfig) -> Expected:
         if gs.enabled and registry.GROUPS.get(group):
             crons[group] = gs.cron
             members[group] = list(gs.only or registry.GROUPS[group])
-            grace[group] = float(gs.grace_minutes)
+            # a gated procedure's result may come as late as its maximum deferral: pending until then
+            grace[group] = float(gs.grace_minutes) + sched.gate.allowance_seconds(members[group]) / 60
     return Expected(crons, members, sched.zone(), grace)

@@ -5,6 +5,7 @@ Kept free of imports from ``config.model`` (which imports this module) so there 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -74,6 +75,14 @@ class GateConfig(_Strict):
     recheck_seconds: float = Field(60, gt=0, description="how often a deferred procedure looks again")
     max_deferral_minutes: float = Field(120, ge=0, description="after this long the procedure runs anyway")
     statement_timeout_seconds: float = Field(5, gt=0, le=60, description="bound on the gate's own queries")
+
+    def allowance_seconds(self, procedure_ids: Iterable[str]) -> float:
+        """What the gate may add to a run of these procedures: each gated one's maximum deferral
+        (plus one re-check), so a deferred run is neither killed nor declared dead."""
+        if not self.enabled:
+            return 0.0
+        return sum(self.max_deferral_minutes * 60 + self.recheck_seconds
+                   for p in procedure_ids if p in self.procedures)
 
 
 class ScheduleConfig(_Strict):
