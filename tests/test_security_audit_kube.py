@@ -6,7 +6,6 @@ Secret listing only with ``k8s manifests --secret-metadata``: without it, that o
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,27 +18,17 @@ from smc_maint.config.model import PlatformConfig
 from smc_maint.k8s import manifests
 from smc_maint.security.audit import sources
 from smc_maint.security.audit.engine import Options, run_checks
-from smc_maint.security.audit.objects import KNOWN
 
-from .audit_support import FIXTURE, NOW, PLANTED
+from .audit_support import NAMESPACES, NOW, PLANTED, dump_store, load_fixture
 from .fake_kube_api import RESOURCES, FakeKubeApi
 from .kube_cluster import TOKEN
-
-NAMESPACES = ["smc-trading", "smc-staging"]
 
 
 @pytest.fixture
 def api() -> Iterator[FakeKubeApi]:
-    """A fake API server holding the objects of the fixture dump (its controller adds the Pods of
-    the Deployments, as a real one would)."""
     fake = FakeKubeApi(token=TOKEN).start()
     try:
-        for name in NAMESPACES:
-            fake.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
-        for file in sorted(FIXTURE.glob("*.json")):
-            for item in json.loads(file.read_text())["items"]:
-                fake.put(item, validate=False)
-        yield fake
+        yield load_fixture(fake)
     finally:
         fake.stop()
 
@@ -47,18 +36,6 @@ def api() -> Iterator[FakeKubeApi]:
 def _platform(api: FakeKubeApi, tmp_path: Path) -> KubernetesPlatform:
     return KubernetesPlatform(PlatformConfig.model_validate(
         {"kind": "kubernetes", "namespace": "smc-trading", "kubeconfig": str(api.kubeconfig(tmp_path / "kc"))}))
-
-
-def _dump(api: FakeKubeApi, out: Path) -> Path:
-    """What `kubectl get <kind> -A -o json` shows of the fake's store, one List per kind."""
-    out.mkdir()
-    for (group, version, _plural), (kind, _ns, _w) in RESOURCES.items():
-        items = [o for (g, p, _n, _), o in sorted(api.store.items()) if (g, p) == (group, _plural)]
-        if items and kind in KNOWN:
-            api_version = f"{group}/{version}" if group else version
-            (out / f"{kind}.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [
-                {"apiVersion": api_version, "kind": kind, **o} for o in items]}))
-    return out
 
 
 def _fingerprints(inv: Any) -> set[str]:
@@ -72,7 +49,7 @@ def test_audit_through_the_platform_equals_the_audit_of_a_dump(api: FakeKubeApi,
     finally:
         p.close()
     assert live.errors == []
-    dumped = sources.from_dump_dir(_dump(api, tmp_path / "dump"), max_bytes=64 * 2**20)
+    dumped = sources.from_dump_dir(dump_store(api, tmp_path / "dump"), max_bytes=64 * 2**20)
     assert dumped.errors == []
     by_platform, by_dump = _fingerprints(live), _fingerprints(dumped)
     assert by_platform == by_dump and "RBAC-001:ClusterRoleBinding/ops-team-admin" in by_platform
@@ -97,3 +74,26 @@ def test_generated_rbac_grants_the_secret_listing_only_with_secret_metadata(
     if not secret_metadata:
         assert "--secret-metadata" in inv.errors[0][1] or "list secrets" in inv.errors[0][1], inv.errors
     assert PLANTED not in repr(inv.objects)
+
+
+def test_platform_errors_are_findings_and_a_missing_crd_is_a_note(
+        api: FakeKubeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from . import fake_kube_api
+
+    monkeypatch.delitem(fake_kube_api.RESOURCES, ("cert-manager.io", "v1", "certificates"))  # CRD not installed
+    api.rbac = [{"apiGroups": [g], "resources": [r], "verbs": ["list"]}
+                for (g, _v, r), (kind, ns, _w) in RESOURCES.items() if ns and kind != "Secret"]
+    api.cluster_rbac = [{"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles",
+                                                                                  "clusterrolebindings"],
+                         "verbs": ["list"]}]
+    p = _platform(api, tmp_path)
+    try:
+        inv = sources.from_platform(p, ["smc-trading"])
+    finally:
+        p.close()
+    [(where, why)] = inv.errors
+    assert where == "kubernetes:Secret in smc-trading" and "403" in why and 'cannot list resource "secrets"' in why
+    assert any("certificates.cert-manager.io is not installed" in n for n in inv.notes), inv.notes
+    found = _fingerprints(inv)
+    assert "AUDIT-001:kubernetes:Secret in smc-trading" in found
+    assert "RBAC-001:ClusterRoleBinding/ops-team-admin" in found
