@@ -585,6 +585,12 @@ class FakeKubeApi:
         items = [o for (g, p, n, _), o in sorted(self.store.items())
                  if g == group and p == plural and (not ns or n == ns)
                  and _selector_matches(selector, (o.get("metadata") or {}).get("labels") or {})]
+        fields = query.get("fieldSelector", [""])[0]
+        if fields:  # the API server's field selectors: Secrets support `type` (one term here)
+            field, _, value = fields.partition("=")
+            if plural != "secrets" or field != "type":
+                raise ApiError(400, "BadRequest", f'"{field}" is not a known field selector: only "type"')
+            items = [o for o in items if o.get("type", "Opaque") == value]
         token = query.get("continue", [""])[0]
         list_rv = str(self._rv)
         start = 0

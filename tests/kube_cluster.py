@@ -170,3 +170,13 @@ def populate(api: FakeKubeApi) -> Cluster:
     for pod in cluster.pods_of("api-gateway"):
         api.programs[(NS, pod)] = {"npm": _npm}
     return cluster
+
+
+MAINTENANCE_PAGE = "maintenance-page"
+
+
+def add_maintenance_page(api: FakeKubeApi) -> dict[str, str]:
+    """A maintenance-page Deployment (its own labels) for the emergency tests: the api-gateway
+    Service's selector is swapped to these labels during a window. Returns the labels."""
+    api.put(_deployment(MAINTENANCE_PAGE, "ghcr.io/smc/maintenance-page:1.0.0", 1))
+    return _labels(MAINTENANCE_PAGE)

@@ -15,7 +15,7 @@ from smc_maint.security.audit.objects import Inventory
 from smc_maint.security.audit.suppressions import Suppression, apply
 from smc_maint.security.audit.workloads import pod_sources, selector_matches
 
-from .audit_support import FIXTURE, NOW, PLANTED, DumpPlatform, fixture_inventory
+from .audit_support import FIXTURE, NOW, PLANTED, fixture_inventory
 
 EXPECTED = {
     "RBAC-001:ClusterRoleBinding/ops-team-admin",
@@ -237,36 +237,6 @@ def test_bad_files_are_findings_and_hide_nothing(tmp_path: Any) -> None:
     found = _findings(inv)
     assert {f.object for f in found if f.check == "AUDIT-001"} == set(errors)
     assert {f.fingerprint for f in found} >= EXPECTED  # the good files were all audited
-
-
-def test_platform_source_gives_the_same_findings_as_the_dump() -> None:
-    platform = DumpPlatform.from_dump()
-    inv = sources.from_platform(platform, ["smc-trading", "smc-staging"])  # type: ignore[arg-type]
-    assert inv.errors == []
-    assert PLANTED not in repr(inv.objects)
-    assert {f.fingerprint for f in _findings(inv)} == EXPECTED
-    assert ("ClusterRoleBinding", None) in platform.calls and ("Role", "smc-staging") in platform.calls
-
-
-def test_platform_errors_are_findings_and_a_missing_crd_is_a_note() -> None:
-    platform = DumpPlatform.from_dump()
-    del platform.raw["Certificate"]
-    original = platform.list_objects
-
-    def forbidden(kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
-        if kind == "Secret":
-            from smc_maint.adapters.platform.base import PlatformError
-
-            raise PlatformError("secrets is forbidden: cannot list resource", status=403)
-        return original(kind, namespace)
-
-    platform.list_objects = forbidden  # type: ignore[method-assign]
-    inv = sources.from_platform(platform, ["smc-trading"])  # type: ignore[arg-type]
-    assert inv.errors == [("kubernetes:Secret in smc-trading", "secrets is forbidden: cannot list resource")]
-    assert any("certificates.cert-manager.io is not installed" in n for n in inv.notes)
-    found = _findings(inv)
-    assert "AUDIT-001:kubernetes:Secret in smc-trading" in {f.fingerprint for f in found}
-    assert "RBAC-001:ClusterRoleBinding/ops-team-admin" in {f.fingerprint for f in found}
 
 
 def test_suppressions_active_expired_and_unused() -> None:

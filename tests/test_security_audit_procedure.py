@@ -18,7 +18,6 @@ import yaml
 
 from smc_maint.adapters.clock import FixedClock
 from smc_maint.config.loader import LoadedConfig, load_config
-from smc_maint.context import Context
 from smc_maint.errors import ConfigError
 from smc_maint.history import open_history
 from smc_maint.procedures import security_audit
@@ -26,8 +25,10 @@ from smc_maint.reporting.audit_trend import audit_trend
 from smc_maint.result import Status
 from smc_maint.runner import RunOutcome, run_group
 
-from .audit_support import FIXTURE, NOW, PLANTED, SARIF_SUBSET, DumpPlatform
+from .audit_support import FIXTURE, NAMESPACES, NOW, PLANTED, SARIF_SUBSET, dump_store, load_fixture
 from .conftest import Receiver
+from .fake_kube_api import FakeKubeApi
+from .kube_cluster import TOKEN
 from .test_security_audit import EXPECTED
 
 
@@ -180,19 +181,26 @@ def test_no_dump_and_no_cluster_is_skipped(tmp_path: Path) -> None:
     assert outcome.procedures[0].result.status is Status.SKIPPED
 
 
-def test_platform_and_dump_give_the_same_findings(tmp_path: Path, dump: Path) -> None:
-    by_dump = _run(_config(tmp_path), FixedClock(NOW)).procedures[0].result
-    path = tmp_path / "cluster.yaml"
-    path.write_text(yaml.safe_dump({"home": str(tmp_path / "home2"), "platform": {"kind": "kubernetes"},
-                                    "procedures": {"security-audit": {"namespaces": ["smc-trading", "smc-staging"]}}}))
-    cfg = load_config(path, environ={})
-    hist = open_history(cfg)
-    ctx = Context(cfg=cfg, history=hist, run_id="r1", group="monthly", clock=FixedClock(NOW),
-                  platform_override=DumpPlatform.from_dump())  # type: ignore[arg-type]
-    by_platform = security_audit.run(ctx, cfg.settings_for("security-audit"))  # type: ignore[arg-type]
-    assert set(by_platform.details["fingerprints"]) == set(by_dump.details["fingerprints"]) == EXPECTED
+def test_platform_and_dump_give_the_same_findings(tmp_path: Path) -> None:
+    """The procedure on the cluster (KubernetesPlatform, fake API holding the fixture) and on a
+    kubectl-style dump of the same objects: the same findings; no planted value is stored."""
+    api = load_fixture(FakeKubeApi(token=TOKEN).start())
+    try:
+        dump_store(api, tmp_path / "dump")
+        by_dump = _run(_config(tmp_path), FixedClock(NOW)).procedures[0].result
+        path = tmp_path / "cluster.yaml"
+        path.write_text(yaml.safe_dump({
+            "home": str(tmp_path / "home2"),
+            "platform": {"kind": "kubernetes", "kubeconfig": str(api.kubeconfig(tmp_path / "kc"))},
+            "procedures": {"security-audit": {"namespaces": NAMESPACES}}}))
+        cfg = load_config(path, environ={})
+        by_platform = _run(cfg, FixedClock(NOW)).procedures[0].result
+    finally:
+        api.stop()
+    assert set(by_platform.details["fingerprints"]) == set(by_dump.details["fingerprints"])
+    assert {"RBAC-001:ClusterRoleBinding/ops-team-admin", "SEC-004:Secret/smc-trading/api-gateway-tls"
+            } <= set(by_platform.details["fingerprints"])
     assert PLANTED not in _everything_written(cfg.home).decode(errors="replace")
-
 
 def test_cli_audit_prints_sarif_and_exits_by_the_worst_finding(tmp_path: Path) -> None:
     env = {**os.environ, "SMC_MAINT_HOME": str(tmp_path / "home")}

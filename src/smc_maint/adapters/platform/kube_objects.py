@@ -97,14 +97,15 @@ def usage(obj: Mapping[str, Any], owner: str | None) -> Usage:
     return Usage(str(meta.get("name", "")), float(cpu), int(mem), meta.get("namespace"), owner)
 
 
-def secret_metadata(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """A Secret reduced to what may be known about it: never ``data`` or ``stringData``."""
+def secret_metadata(obj: Mapping[str, Any], secret_type: str | None = None) -> dict[str, Any]:
+    """A Secret reduced to what may be known about it: never ``data`` or ``stringData``. A
+    metadata-only list has no ``type``: the caller passes it when a field-selected list told it."""
     meta = dict(obj.get("metadata") or {})
     annotations = dict(meta.get("annotations") or {})
     annotations.pop("kubectl.kubernetes.io/last-applied-configuration", None)  # holds the values when applied
     meta["annotations"] = annotations
     meta.pop("managedFields", None)
     out: dict[str, Any] = {"apiVersion": "v1", "kind": "Secret", "metadata": meta}
-    if "type" in obj:
-        out["type"] = obj["type"]
+    if secret_type or "type" in obj:
+        out["type"] = secret_type or obj["type"]
     return out

@@ -23,6 +23,9 @@ from .base import ExecResult, PlatformError, Pod, ServerVersion, Usage, Workload
 
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 MERGE_PATCH = "application/merge-patch+json"
+# Secret types asked for by field selector (metadata-only lists carry no type); others read as Opaque.
+SECRET_TYPES = ("kubernetes.io/tls", "kubernetes.io/service-account-token", "helm.sh/release.v1",
+                "kubernetes.io/dockerconfigjson")
 MAX_OUTPUT = 4 * 2**20  # bytes kept of an exec's stdout or stderr
 _SCALABLE = {"deployment": "deployments", "statefulset": "statefulsets"}
 
@@ -141,14 +144,15 @@ class KubernetesPlatform:
             raise PlatformError(f"Kubernetes API {method} {path}: the answer is not an object")
         return data
 
-    def _list(self, path: str, *, accept: str = "application/json", need: str | None = None
-              ) -> list[dict[str, Any]]:
+    def _list(self, path: str, *, accept: str = "application/json", need: str | None = None,
+              fields: str | None = None) -> list[dict[str, Any]]:
         for attempt in (1, 2):
             items: list[dict[str, Any]] = []
             token: str | None = None
             try:
                 while True:
-                    page = self._request("GET", path, query={"limit": self.config.page_size, "continue": token},
+                    page = self._request("GET", path, query={"limit": self.config.page_size, "continue": token,
+                                                             "fieldSelector": fields},
                                          accept=accept, need=need)
                     items.extend(i for i in page.get("items") or [] if isinstance(i, dict))
                     token = (page.get("metadata") or {}).get("continue") or None
@@ -202,7 +206,16 @@ class KubernetesPlatform:
         if kind == "Secret":
             # Metadata only: values never cross the wire; drop them anyway should a server ignore `as=`.
             items = self._list(path, accept=METADATA_ONLY, need="list_objects:Secret")
-            return [kube_objects.secret_metadata(o) for o in items]
+            # Metadata has no `type`: the types the audit tells apart come from field-selected lists.
+            typed = {}
+            for secret_type in SECRET_TYPES:
+                for o in self._list(path, accept=METADATA_ONLY, need="list_objects:Secret",
+                                    fields=f"type={secret_type}"):
+                    typed[str((o.get("metadata") or {}).get("uid") or (o.get("metadata") or {}).get("name"))] = (
+                        secret_type)
+            return [kube_objects.secret_metadata(o, typed.get(str((o.get("metadata") or {}).get("uid")
+                                                                  or (o.get("metadata") or {}).get("name"))))
+                    for o in items]
         return [{"apiVersion": f"{group}/{version}" if group else version, "kind": kind, **o}
                 for o in self._list(path, need=f"list_objects:{kind}")]
 
