@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import secrets
 import shutil
@@ -21,6 +22,8 @@ from .embedded import demo_data
 from .embedded.postgres import Binaries, EmbeddedPostgres, find_binaries, free_port
 from .paths import default_home
 from .pitr import demo_engine
+
+log = logging.getLogger("smc_maint.demo")
 
 DEFAULT_PORT = 54329
 
@@ -168,4 +171,8 @@ def prepare(*, reset: bool = False, home: Path | None = None, kind: str = "auto"
     path = config_path(home)
     header = "# Written by `smc-maint demo`: the embedded demo environment. Regenerated on every demo run.\n"
     path.write_text(header + yaml.safe_dump(cfg, sort_keys=False))
+    if "backup" in cfg:
+        problem = demo_engine.make_ready(path)
+        if problem:
+            log.warning("demo: WAL archiving is not ready: %s", problem)
     return path

@@ -66,3 +66,25 @@ def _is_root() -> bool:
     import os
 
     return os.geteuid() == 0
+
+
+def make_ready(cfg_path: Path) -> str | None:
+    """The demo's stanza exists and a WAL segment has been archived before anything checks archiving:
+    until the stanza exists every archive_command fails, and backup-verify rightly calls that CRITICAL.
+    Returns why it could not be made ready (the demo goes on and says so), None when ready or unused."""
+    from ..config.loader import load_config
+    from . import engine
+    from .sets import status_message
+
+    cfg = load_config(cfg_path)
+    if cfg.config.backup.engine.kind == "none":
+        return None
+    try:
+        lay = engine.layout(cfg)
+        engine.write_config(lay)
+        if status_message(engine.info(lay))[0] != 0:
+            engine.check_ok(engine.run(lay, "stanza-create", timeout=300), "stanza-create")
+        engine.check_ok(engine.run(lay, "check", timeout=180), "check")  # switches WAL, waits for it to archive
+    except engine.EngineError as exc:
+        return str(exc)
+    return None
