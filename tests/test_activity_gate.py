@@ -123,3 +123,24 @@ def test_gate_opens_when_trades_cannot_be_read(make_config: Callable[..., Loaded
     clock = FixedClock(NOW)
     outcome = _gate_run(cfg, GateConfig(), clock)
     assert outcome.error and not outcome.deferred and "could not be read" in outcome.summary()  # type: ignore[attr-defined]
+
+
+class _TickingClock(FixedClock):
+    """A clock that moves on every reading, as the real one does while the gate reads trades."""
+
+    def now(self) -> datetime:
+        self.advance(0.05)
+        return super().now()
+
+
+def test_an_open_gate_on_a_moving_clock_is_no_deferral() -> None:
+    """Reading the trades takes time: an open gate on the first look must not count that as a deferral
+    (it did, and the summary then failed on an empty list of reasons)."""
+    clock = _TickingClock(NOW)
+    outcome = wait_for_quiet("backup", GateConfig(), lambda at: Reading(at, 3, 15, usual=2.0), clock.now,
+                             clock.advance)
+    assert not outcome.deferred and outcome.deferred_seconds == 0.0 and outcome.summary() == ""
+    busy = iter([Reading(NOW, 500, 15, usual=10.0), Reading(NOW, 3, 15, usual=10.0)])
+    deferred = wait_for_quiet("backup", GateConfig(recheck_seconds=60), lambda at: next(busy), clock.now,
+                              clock.advance)
+    assert deferred.deferred and deferred.deferred_seconds >= 60 and "deferred 1 min" in deferred.summary()

@@ -80,7 +80,7 @@ class GateOutcome:
         if self.forced:
             return (f"deferred {self.deferred_seconds / 60:.0f} min for trading activity, then ran anyway at the "
                     f"maximum deferral ({self.reasons[-1] if self.reasons else 'still busy'})")
-        if self.deferred:
+        if self.deferred and self.reasons:
             return f"deferred {self.deferred_seconds / 60:.0f} min for trading activity ({self.reasons[0]})"
         return ""
 
@@ -108,9 +108,11 @@ def wait_for_quiet(procedure_id: str, gate: GateConfig, read: Callable[[datetime
             outcome.error = f"{type(exc).__name__}: {exc}"[:300]
             break
         waited = now() - started
-        outcome.deferred_seconds = waited.total_seconds()
         if verdict.open:
+            # only time spent waiting on a closed gate is a deferral (not the reading itself)
+            outcome.deferred_seconds = waited.total_seconds() if outcome.reasons else 0.0
             break
+        outcome.deferred_seconds = waited.total_seconds()
         outcome.reasons.append(verdict.reason)
         if waited >= limit:
             outcome.forced = True
