@@ -39,8 +39,10 @@ def test_explain_json_shows_utc_and_local_and_flags_dst(tmp_path: Path) -> None:
     assert len(daily["next"]) == 3
     first = daily["next"][0]
     assert first["utc"].endswith("+00:00") and first["local"][-6:] in ("+01:00", "+02:00")
-    # Within a year a daily 02:30 in Warsaw is skipped once (March) and doubled once (October).
-    assert sorted(s["dst"] for s in daily["dst_within_year"]) == ["once-of-two", "shifted"]
+    # Within a year a daily 02:30 in Warsaw is doubled once (October) and skipped in March: once, or
+    # twice when the year starts just before a March change (the CLI reads the real "now").
+    kinds = sorted(s["dst"] for s in daily["dst_within_year"])
+    assert kinds.count("once-of-two") == 1 and 1 <= kinds.count("shifted") <= 2, kinds
     weekly = next(g for g in data["groups"] if g["group"] == "weekly")
     assert weekly["dst_within_year"] == []  # Sunday 03:00 exists once on both change days
 
