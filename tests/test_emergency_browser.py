@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -55,7 +56,12 @@ def test_maintenance_page_in_chromium_during_the_window_and_the_api_after(
                 assert c.get(url.replace("/api/trades", "/health")).status_code == 200
             done = m.finish()
             assert "finished" in done.message, done.message
+            # nginx's reload is graceful: old workers may answer a moment longer (bounded wait, 10 s)
+            deadline = time.monotonic() + 10
             after = page.goto(url)
+            while (after is None or after.status != 200) and time.monotonic() < deadline:
+                time.sleep(0.2)
+                after = page.goto(url)
             assert after is not None and after.status == 200
             assert len(json.loads(page.locator("body").inner_text())["trades"]) > 0
             page.screenshot(path=str(ARTIFACTS / "emergency-after.png"))
