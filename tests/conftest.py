@@ -225,7 +225,7 @@ TIME_SENSITIVE_MODULES = frozenset({
     "test_scheduler_daemon", "test_systemd_units", "test_health", "test_health_missed_runs",
     "test_daily_decisions", "test_reporting_monthly", "test_reporting_metrics", "test_reporting_grafana",
     "test_reporting_units", "test_maintenance_report_procedure", "test_history_reporting_queries",
-    "test_web_dashboard", "test_retention", "test_backup_procedure", "test_backup_verify", "test_certificates",
+    "test_web_dashboard", "test_retention", "test_backup_trust", "test_backup_procedure", "test_backup_verify", "test_certificates",
     "test_capacity", "test_trading_procedures", "test_trading_figures", "test_days", "test_metrics_snapshot",
     "test_activity_gate", "test_updates_review", "test_dr_reporting",
     "test_pitr_decisions", "test_prometheus_rules", "test_security_audit", "test_security_audit_procedure",

@@ -48,7 +48,9 @@ def test_prune_keeps_the_good_backup_when_a_later_one_the_same_day_is_corrupted(
         backup_config: Callable[..., LoadedConfig]) -> None:
     cfg = backup_config({"backup": {"retention": {"keep_daily": 7, "keep_weekly": 4, "keep_monthly": 12}}})
     store = open_store(cfg)
-    morning = datetime.now(UTC).replace(hour=1, minute=0, second=0, microsecond=0)
+    # yesterday, 01:00 and 02:00: both in the past for the CLI's real clock at any hour (today's 01:00
+    # is in the future between midnight and 01:00 UTC, and then both are rightly "future-dated")
+    morning = (datetime.now(UTC) - timedelta(days=1)).replace(hour=1, minute=0, second=0, microsecond=0)
     good = create_backup(cfg, store, clock=FixedClock(morning))
     bad = create_backup(cfg, store, clock=FixedClock(morning + timedelta(hours=1)))
     _corrupt(cfg, bad)

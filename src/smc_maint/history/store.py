@@ -11,12 +11,13 @@ import json
 import os
 import socket
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..adapters.clock import iso, parse_iso
 from ..redact import redact, redact_obj
@@ -24,6 +25,7 @@ from .liveness import Liveness, is_dead
 
 RUNNING = "running"
 INTERRUPTED = "interrupted"
+T = TypeVar("T")
 SQLITE_BUSY_SECONDS = 30.0  # a history write waits at most this long for another writer
 PG_CONNECT_SECONDS = 5
 PG_STATEMENT_SECONDS = 30.0
@@ -448,20 +450,45 @@ class History:
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
+def _while_locked(step: Callable[[], T], seconds: float = SQLITE_BUSY_SECONDS) -> T:
+    """``step``, retried with backoff while SQLite says the file is locked, for at most ``seconds``."""
+    deadline = time.monotonic() + seconds
+    delay = 0.01
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
 def open_sqlite(path: Path, *, init_schema: bool = True) -> History:
     """The SQLite history, owner-only (0600; SQLite gives -wal/-shm the same mode): it records hosts,
     query texts and failures that are nobody else's business, whatever the caller's umask."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    if not path.exists():
+        # Created once, never opened and closed behind SQLite's back again: closing any descriptor of
+        # the file drops every POSIX lock this process holds on it, including another connection's.
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
     os.chmod(path, 0o600)
 
     def connect() -> sqlite3.Connection:
         conn = sqlite3.connect(path, timeout=SQLITE_BUSY_SECONDS)
-        conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
         return conn
 
-    hist = History(connect, "qmark", init_schema=init_schema)
+    def to_wal() -> None:
+        # WAL is a property of the file (it persists): set once here, not on every connection. Two
+        # runs opening a fresh file at once race for the switch, and SQLite answers "database is
+        # locked" at once, without its busy handler: retried within the same bound.
+        with contextlib.closing(connect()) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+
+    _while_locked(to_wal)
+    hist = _while_locked(lambda: History(connect, "qmark", init_schema=init_schema))
     hist.locator = {"sqlite": str(path)}
     return hist
 
