@@ -11,12 +11,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip
 
+# Byte-compiled once here: an editable install leaves src/ without .pyc, and where
+# PYTHONDONTWRITEBYTECODE is set every process (each worker too) would compile it from source.
 $(VENV)/.base: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
+	$(BIN)/python -m compileall -q src > /dev/null
 	touch $@
 
 $(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/python -m compileall -q src > /dev/null
 	touch $@ $(VENV)/.base
 
 # The demo's findings (an emergency backup, a critical CVE in the demo images) make `smc-maint demo`

@@ -30,6 +30,7 @@ from .alerts import Delivery, Notifier, format_alert
 from .config.loader import LoadedConfig
 from .context import Context
 from .errors import UsageError
+from .forkserver import warm
 from .history import History, open_history
 from .history.liveness import HEARTBEAT_SECONDS, process_started
 from .history.store import INTERRUPTED
@@ -214,6 +215,8 @@ def run_group(
     is given the outcome once the group lock is released; its failure is only logged.
     """
     ids = resolve_ids(group, only)
+    if isolation == "process":
+        warm(ids)  # the fork server imports them on another core while this run gets going
     clock = clock or SystemClock()
     notifier = notifier or Notifier(cfg.config.alerts)
     host = socket.gethostname()

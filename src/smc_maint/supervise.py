@@ -11,8 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import multiprocessing
-import multiprocessing.context
 import os
 import shutil
 import signal
@@ -26,9 +24,9 @@ from typing import Any
 
 import psycopg
 
-from . import registry
 from .adapters import postgres
 from .config.model import DatabaseConfig
+from .forkserver import context, warm
 from .redact import redact
 from .result import Result, Status
 from .worker import result_from_json, serve
@@ -108,7 +106,8 @@ class _Worker:
     """A forked worker with the bits of Popen that :func:`_stop` uses."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
-        ctx = _fork_server()
+        warm()  # normally already running (the runner started it with its group's procedures)
+        ctx = context()
         self._ready, child_end = ctx.Pipe(duplex=False)
         self._proc = ctx.Process(target=serve, args=(spec, child_end), name=f"smc-maint-{spec['procedure_id']}")
         self._proc.start()
@@ -140,18 +139,6 @@ class _Worker:
         except (EOFError, OSError):
             return None
         return float(value) if word == "ready" else None
-
-
-_PRELOAD = ["smc_maint.worker", "smc_maint.context", "smc_maint.config.loader", "smc_maint.history",
-            "psycopg", "pydantic", "httpx"]
-
-
-def _fork_server() -> multiprocessing.context.ForkServerContext:
-    """The fork server: started once per runner process, it imports the procedures up front."""
-    ctx = multiprocessing.get_context("forkserver")
-    assert isinstance(ctx, multiprocessing.context.ForkServerContext)
-    ctx.set_forkserver_preload([*_PRELOAD, *registry.PROCEDURES.values()])
-    return ctx
 
 
 def run_in_worker(spec: dict[str, Any], *, timeout: float, grace: float, db: DatabaseConfig, app_name: str,

@@ -100,6 +100,10 @@ def run(
     config: ConfigOpt = None,
 ) -> None:
     """Run a group of procedures; exit code is the worst status (0 ok, 1 warning, 2 critical, 3 unknown)."""
+    from ..forkserver import warm
+    from ..registry import GROUPS
+
+    warm(only or GROUPS.get(group, []))  # first: the worker fork server boots while the rest loads
     from . import render
     from .progress import run_with_progress
 

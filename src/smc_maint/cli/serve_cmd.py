@@ -25,6 +25,10 @@ def serve(
     app = DashboardApp(cfg)
     bind = host or cfg.config.serve.host
     server = make(app, bind, cfg.config.serve.port if port is None else port)
+    if cfg.config.serve.token():
+        from ..forkserver import warm
+
+        warm()  # runs triggered from the web fork their workers from one server with every procedure
     trigger = "enabled (bearer token)" if cfg.config.serve.token() else (
         f"disabled (set {cfg.config.serve.token_env} to enable)")
     err.print(f"smc-maint dashboard on http://{bind}:{server.server_address[1]}/  metrics at /metrics; "

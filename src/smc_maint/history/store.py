@@ -487,7 +487,8 @@ def open_sqlite(path: Path, *, init_schema: bool = True) -> History:
         with contextlib.closing(connect()) as conn:
             conn.execute("PRAGMA journal_mode=WAL")
 
-    _while_locked(to_wal)
+    if init_schema:  # a worker reopening its runner's store finds it made, in WAL already
+        _while_locked(to_wal)
     hist = _while_locked(lambda: History(connect, "qmark", init_schema=init_schema))
     hist.locator = {"sqlite": str(path)}
     return hist

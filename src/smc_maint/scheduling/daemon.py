@@ -20,6 +20,7 @@ from .. import registry
 from ..adapters.clock import Clock, SystemClock
 from ..config.loader import LoadedConfig
 from ..errors import LockHeld
+from ..forkserver import warm
 from ..history import History, SlotTaken, open_history
 from ..redact import redact
 from ..runner import RunOutcome, run_group
@@ -123,6 +124,7 @@ class Scheduler:
         A signal during a run propagates after the runner marked that run interrupted.
         """
         groups = scheduled_groups(self.cfg)
+        warm([pid for g in groups for pid in registry.GROUPS.get(g, [])])  # one fork server for all its runs
         log.info("scheduler started: groups %s, time zone %s", ", ".join(groups) or "(none)",
                  self.cfg.config.schedule.timezone)
         backoff = 1.0
