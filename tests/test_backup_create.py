@@ -11,9 +11,11 @@ import pytest
 
 from smc_maint.backups.catalog import load_catalog, verify_backup
 from smc_maint.backups.create import BackupError, create_backup
-from smc_maint.backups.manifest import MANIFEST
+from smc_maint.backups.manifest import MANIFEST, parse
 from smc_maint.config.loader import LoadedConfig
 from smc_maint.embedded import demo_data
+from smc_maint.pitr.exact import Snapshot
+from smc_maint.pitr.sets import lsn_value
 from smc_maint.stores.factory import local_store, open_store
 
 from .conftest import DB_PASSWORD, PgServer
@@ -42,6 +44,16 @@ def test_backup_records_exact_row_counts_and_checksums(make_config: Callable[...
     on_disk = json.loads((cfg.store_path / manifest.backup_id / MANIFEST).read_text())
     assert on_disk["backup_id"] == manifest.backup_id
     assert DB_PASSWORD not in json.dumps(on_disk)
+    # where the snapshot sits in WAL (a primary): before anything written after the backup
+    assert manifest.wal_lsn is not None and manifest.xact_snapshot is not None
+    with pg.connect(trading_db) as conn:
+        conn.execute("CREATE TEMP TABLE later AS SELECT 1")
+        row = conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()
+    assert row is not None and lsn_value(manifest.wal_lsn) < lsn_value(str(row[0]))
+    assert Snapshot.parse(manifest.xact_snapshot).xmin <= Snapshot.parse(manifest.xact_snapshot).xmax
+    # manifests written before these fields still load
+    older = {k: v for k, v in on_disk.items() if k not in ("wal_lsn", "xact_snapshot")}
+    assert parse(json.dumps(older).encode(), "older").wal_lsn is None
     # nothing left in the staging area
     assert list((cfg.home / "work").glob("create-*")) == []
     assert verify_backup(store, manifest) == []

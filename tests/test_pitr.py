@@ -15,6 +15,7 @@ import pytest
 
 from smc_maint.backups.markers import read_markers, write_marker
 from smc_maint.pitr import engine
+from smc_maint.pitr.exact import NOT_RUN_SUMMARY
 from smc_maint.pitr.sets import backup_sets
 from smc_maint.procedures import physical_backup, pitr_restore_test
 from smc_maint.result import Status
@@ -53,6 +54,9 @@ def _restore_to_a_moment(db: ArchivingDb) -> dict[str, Any]:
     assert "recovery stopping before commit" in result.details["stop"]
     assert before.written_at <= target < after.written_at
     assert result.figures["pitr_rto_seconds"] > 0
+    # no logical backup in the store: said so, not a failure, and no exact figures
+    assert NOT_RUN_SUMMARY in result.summary and result.details["exact"]["verdict"] == "not_run"
+    assert "pitr_exact_proven" not in result.figures
 
     second = physical_backup.run(make_ctx(db.cfg), physical_backup.Settings())
     assert second.status is Status.OK, second.summary
@@ -83,6 +87,7 @@ def test_restore_to_a_moment_from_a_local_repository(archiving_db: ArchivingDb) 
     body = json.loads(verdict.stdout)
     assert body["summary"].startswith("recoverable to any moment from ")
     assert "last proven restore never" not in body["summary"]
+    assert "without the exact per-table check" in body["summary"], "no logical snapshot was there to check"
     # a database of minutes does not cover the 7-day retention target: WARNING, and says why
     assert verdict.returncode == 1 and body["status"] == "warning", verdict.stdout
     assert any("retention covers" in r for r in body["reasons"]), body

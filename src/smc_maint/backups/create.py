@@ -43,6 +43,11 @@ from .table_facts import STABLE_SESSION, table_facts, user_tables
 log = logging.getLogger("smc_maint.backups")
 DUMP_ZSTD = "database.dump.zst"
 DUMP_PLAIN = "database.dump"
+# Read in the statement that takes the snapshot, right after it: every transaction the snapshot
+# sees has its commit record before this WAL position (a commit leaves the proc array only after
+# writing it), so a point-in-time restore to it holds at least the snapshot's data.
+WAL_LSN = "CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_insert_lsn()::text END"
+XACT_SNAPSHOT = "pg_current_snapshot()::text"
 
 
 class BackupError(Exception):
@@ -190,10 +195,12 @@ def _create(cfg: LoadedConfig, store: BackupStore, *, emergency: bool, clock: Cl
             for stmt in STABLE_SESSION:
                 conn.execute(stmt)
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            row = conn.execute("SELECT pg_export_snapshot(), current_setting('server_version'), "
-                               "pg_database_size(current_database())").fetchone()
+            row = conn.execute(f"SELECT pg_export_snapshot(), {WAL_LSN}, "
+                               f"{XACT_SNAPSHOT if server_major >= 13 else 'NULL'}, "
+                               "current_setting('server_version'), pg_database_size(current_database())").fetchone()
             assert row is not None
-            snapshot, server_version, db_size = str(row[0]), str(row[1]), int(row[2])
+            snapshot, wal_lsn, xact_snapshot = str(row[0]), row[1], row[2]
+            server_version, db_size = str(row[3]), int(row[4])
 
             def connect() -> Any:
                 return postgres.connect(db, autocommit=True, options=options)
@@ -221,8 +228,8 @@ def _create(cfg: LoadedConfig, store: BackupStore, *, emergency: bool, clock: Cl
         manifest = Manifest(
             backup_id=backup_id, created_at=created, tool_version=__version__, database=db.dbname,
             system_identifier=system_id, server_version=server_version, server_version_num=server_major * 10000,
-            database_size_bytes=db_size,
-            snapshot=snapshot, dump_format="custom+zstd" if zstd else "custom", pg_dump_version=dump_version,
+            database_size_bytes=db_size, snapshot=snapshot, wal_lsn=wal_lsn, xact_snapshot=xact_snapshot,
+            dump_format="custom+zstd" if zstd else "custom", pg_dump_version=dump_version,
             emergency=emergency, duration_seconds=0.0,
             artifacts=[Artifact(name=artifact, size=size, sha256=digest)], tables=facts, objects=objects,
         )

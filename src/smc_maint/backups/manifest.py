@@ -67,6 +67,11 @@ class Manifest(Model):
     server_version_num: int
     database_size_bytes: int
     snapshot: str
+    wal_lsn: str | None = Field(None, description="pg_current_wal_insert_lsn() read right after the snapshot "
+                                "(every commit it sees lies before it): a point-in-time restore to it must "
+                                "equal the tables; None on a standby and in older manifests")
+    xact_snapshot: str | None = Field(None, description="pg_current_snapshot() of the backup ('xmin:xmax:xip'): "
+                                      "tells a commit that raced the LSN read from damage (PostgreSQL 13+)")
     dump_format: str = Field(description="e.g. 'custom+zstd': pg_dump -Fc -Z0 piped through zstd")
     pg_dump_version: str
     emergency: bool = False

@@ -32,10 +32,13 @@ def gather(ctx: Context) -> Facts:
     window_end = datetime.fromtimestamp(now.timestamp() - rpo, now.tzinfo) if rpo is not None and sets else None
     proof_at = proof_target = None
     rto: float | None = None
+    exact: bool | None = None
     for row in ctx.history.procedure_results(PROOF_PROCEDURE, limit=50):
         if row.status == Status.OK.value:
             proof_at, rto = row.started_at, float(row.details.get("rto_seconds", 0.0))
             proof_target = datetime.fromisoformat(str(row.details["target"])) if row.details.get("target") else None
+            checked = row.details.get("exact")
+            exact = checked.get("verdict") == "proven" if isinstance(checked, dict) else None
             break
     return Facts(now, sets[0].stopped_at if sets else None, window_end, proof_at, proof_target, rto, status,
-                 tuple(problems))
+                 tuple(problems), exact)

@@ -60,8 +60,28 @@ class Outcome:
     server_log_tail: str
 
 
+@dataclass(frozen=True)
+class RecoveryTarget:
+    """Where recovery stops: a moment (``time``) or a WAL position (``lsn``, stopping just before
+    the first record at or after it), optionally from one backup set (``--set``)."""
+
+    time: datetime | None = None
+    lsn: str | None = None
+    backup_set: str | None = None
+
+    def args(self) -> list[str]:
+        """pgBackRest restore options. Pure."""
+        if (self.time is None) == (self.lsn is None):
+            raise ValueError("a recovery target is a time or an LSN")
+        out = (["--type=time", f"--target={pg_time(self.time)}"] if self.time is not None
+               else ["--type=lsn", f"--target={self.lsn}", "--target-exclusive"])
+        if self.backup_set is not None:
+            out.append(f"--set={self.backup_set}")
+        return [*out, "--target-action=promote", "--archive-mode=off"]
+
+
 @contextlib.contextmanager
-def restored_server(cfg: LoadedConfig, lay: engine.Layout, target: datetime, *, timeout: float
+def restored_server(cfg: LoadedConfig, lay: engine.Layout, target: RecoveryTarget, *, timeout: float
                     ) -> Iterator[tuple[EmbeddedPostgres, DatabaseConfig, float]]:
     """pgBackRest restores to ``target`` into a fresh scratch directory, a server starts there and is
     promoted; yields it, a connection config for it and the seconds it took (the RTO). Removed on exit."""
@@ -78,12 +98,13 @@ def restored_server(cfg: LoadedConfig, lay: engine.Layout, target: datetime, *, 
     server: EmbeddedPostgres | None = None
     try:
         started = time.monotonic()
-        engine.check_ok(engine.run(lay, f"--pg1-path={data}", "--type=time", f"--target={pg_time(target)}",
-                                   "--target-action=promote", "--archive-mode=off", "restore", timeout=timeout),
+        engine.check_ok(engine.run(lay, f"--pg1-path={data}", *target.args(), "restore", timeout=timeout),
                         "restore")
         major = int((data / "PG_VERSION").read_text().strip())
         binaries = local_binaries(cfg.config.database, cfg.config.embedded.postgres, major)
-        server = EmbeddedPostgres(data, free_port(), binaries, settings={"archive_mode": "off"})
+        # queries on the scratch server end with the timeout too
+        server = EmbeddedPostgres(data, free_port(), binaries, settings={
+            "archive_mode": "off", "statement_timeout": str(max(1, int(timeout * 1000)))})
         server.start(timeout=timeout)
         db = cfg.config.database.model_copy(update={"host": server.host, "port": server.port, "sslmode": "prefer"})
         deadline = time.monotonic() + timeout
@@ -112,7 +133,7 @@ def count_rows(conn: Any, tables: list[str]) -> dict[str, int]:
 
 def restore_and_prove(cfg: LoadedConfig, lay: engine.Layout, target: datetime, source: list[Marker], *,
                       tables: list[str], timeout: float) -> Outcome:
-    with restored_server(cfg, lay, target, timeout=timeout) as (server, db, rto):
+    with restored_server(cfg, lay, RecoveryTarget(time=target), timeout=timeout) as (server, db, rto):
         with postgres.connect(db) as conn:
             restored = read_markers(conn)
             rows = count_rows(conn, tables)

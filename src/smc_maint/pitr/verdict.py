@@ -24,6 +24,7 @@ class Facts:
     last_proof_rto_seconds: float | None
     archive_status: Status  # backup-verify's WAL archiving verdict (OK when unknown problems none)
     archive_problems: tuple[str, ...] = ()
+    last_proof_exact: bool | None = None  # did the last proof include the exact per-table check (None: unknown)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,12 @@ class Verdict:
 
 def _t(at: datetime | None) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S UTC") if at else "never"
+
+
+def _exact(f: Facts) -> str:
+    if f.last_proof_at is None or f.last_proof_exact is None:
+        return ""
+    return " with the exact per-table check" if f.last_proof_exact else " without the exact per-table check"
 
 
 def recoverability(f: Facts, t: Targets) -> Verdict:
@@ -80,7 +87,7 @@ def recoverability(f: Facts, t: Targets) -> Verdict:
         parts.append((f.archive_status, "WAL archiving: " + "; ".join(f.archive_problems)))
     rto = f"{f.last_proof_rto_seconds:.0f} s" if f.last_proof_rto_seconds is not None else "unknown"
     summary = (f"recoverable to any moment from {_t(f.window_start)} to {_t(f.window_end)}; "
-               f"last proven restore {_t(f.last_proof_at)}, RTO {rto}; "
+               f"last proven restore {_t(f.last_proof_at)}{_exact(f)}, RTO {rto}; "
                f"RPO now {f'{rpo:.0f} s' if rpo is not None else 'unknown'}; "
                f"retention covers {f'{days:.1f}' if days is not None else '0'} days")
     status = worst([s for s, _ in parts]) if parts else Status.OK

@@ -64,6 +64,8 @@ _FIGURE_GAUGES = {
     "wal_rpo_seconds": ("wal_rpo_seconds", "Age of the newest archived WAL when last checked (for alerts use "
                         "time() - smc_maint_recovery_point_timestamp_seconds)", 1.0),
     "pitr_rto_seconds": ("pitr_rto_seconds", "Time of the last restore to a moment (the PITR RTO)", 1.0),
+    "pitr_exact_proven": ("pitr_exact_proven", "1 if the last restore to a logical snapshot's WAL position equalled "
+                          "every table of its manifest", 1.0),
     "recoverability_ok": ("recoverability_ok", "1 if point-in-time recovery meets every target", 1.0),
     "recoverable_window_days": ("recoverable_window_days", "Days back a point-in-time restore can reach", 1.0),
     "gate_deferred_seconds": ("gate_last_deferred_seconds", "How long the last gated procedure waited for "
