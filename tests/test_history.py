@@ -101,7 +101,7 @@ def test_runs_opening_a_fresh_sqlite_history_at_once_all_get_it(tmp_path: Path) 
         try:
             start.wait()
             open_sqlite(path).runs(limit=1)
-        except Exception as exc:  # noqa: BLE001 - the test collects what any opener hit
+        except Exception as exc:  # the test collects what any opener hit
             failures.append(f"{type(exc).__name__}: {exc}")
 
     for attempt in range(60):
