@@ -104,3 +104,20 @@ def test_archiving_failing_now_is_critical_even_without_a_new_count() -> None:
     found = assess(now_failing, 4, NOW, rpo_target_seconds=300, rpo_critical_seconds=3600)
     assert found.status is Status.CRITICAL and found.new_failures == 0
     assert "after the last success" in found.problems[0]
+
+
+def test_a_marker_whose_commit_bracket_holds_t_is_judged_by_neither_side() -> None:
+    """Recovery to T goes by commit time; a marker inserted just before T may commit just after it.
+    Judged by its insert time alone, its rightful absence read as "recovery stopped early"."""
+    target = NOW + timedelta(minutes=2)
+    straddling = Marker(3, target - timedelta(milliseconds=2), "scheduled", "", target + timedelta(milliseconds=3))
+    committed = Marker(2, NOW, "scheduled", "", NOW + timedelta(milliseconds=4))
+    later = Marker(4, target + timedelta(minutes=1), "scheduled", "", target + timedelta(minutes=1, milliseconds=2))
+    source = [committed, straddling, later]
+    for restored in ([committed], [committed, straddling]):  # either side is right for it
+        assert prove(source, restored, target, STOP_LOG).problems == []
+    assert "stopped early" in prove(source, [], target, STOP_LOG).problems[0]
+    assert "past the target" in prove(source, [*source], target, STOP_LOG).problems[0]
+    # committed before T by its bracket's end: must be there
+    surely = Marker(5, target - timedelta(seconds=1), "scheduled", "", target - timedelta(milliseconds=990))
+    assert "stopped early" in prove([surely, later], [], target, STOP_LOG).problems[0]
