@@ -406,3 +406,24 @@ def test_critical_verification_after_scripted_work_does_not_resume_trading(cfg: 
     out = m2.start("y", 600)
     assert out.status is Status.CRITICAL and "trading NOT resumed" in out.message, out.message
     assert kube.replicas == 0 and journal_for(cfg).active() is not None
+
+
+def test_an_unreadable_journal_blocks_a_new_window_and_health_says_so(cfg: LoadedConfig, kube: Kube) -> None:
+    """A journal cut short (disk full, a bad hand edit) may be the open window that alone can undo a
+    halt: skipping it, the tool would start a second window and later "restore" the halted state."""
+    from smc_maint.emergency.watch import enforce
+
+    from .backup_support import make_ctx
+
+    directory = journal_for(cfg).dir
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    (directory / "20261103T130000Z-abcdef.json").write_text('{"id": "20261103T130000Z-abcdef", "reason": "disk')
+    machine = Machine(cfg, _settings(), clock=FixedClock(T0), platform=kube.p)
+    out = machine.start("db disk full", 600)
+    assert out.status is Status.CRITICAL and "unreadable emergency journal" in out.message
+    assert kube.selector == API and kube.replicas == REPLICAS, "nothing touched"
+    assert journal_for(cfg).windows() == []
+    status = machine.status()
+    assert status["active"] is None and "20261103T130000Z-abcdef.json" in status["unreadable_journals"][0]
+    findings = enforce(make_ctx(cfg, clock=FixedClock(T0)), _settings())
+    assert [s for s, _ in findings] == [Status.CRITICAL] and "may be an open window" in findings[0][1]

@@ -169,6 +169,10 @@ def test_cli_start_status_finish(cfg: LoadedConfig, front: Front, flag_db: Calla
     assert finished.returncode in (0, 1), finished.stdout + finished.stderr
     _assert_started_state(front, flag_db, original)
     assert json.loads(_cli(cfg, "status", "--json").stdout)["active"] is False
+    (cfg.home / "emergency" / "cut-short.json").write_text("{")  # may be an open window: never "none open"
+    broken = _cli(cfg, "status")
+    assert broken.returncode == 2 and "UNREADABLE emergency journal" in broken.stdout, broken.stdout
+    assert "cannot be told" in broken.stdout
 
 
 @pytest.mark.parametrize("step", plan.START_STEPS)

@@ -96,6 +96,7 @@ def test_journal_is_owner_only_and_round_trips(tmp_path: Path) -> None:
     assert j.load("w1").to_json() == w.to_json() and j.active() is not None
     (j.dir / "broken.json").write_text("{")
     assert [x.id for x in j.windows()] == ["w1"]
+    assert len(j.unreadable()) == 1 and "broken.json" in j.unreadable()[0], "skipped, never hidden"
 
 
 def test_http_halt_posts_with_the_token_and_never_journals_secrets(webhook: Receiver,
@@ -138,3 +139,4 @@ def test_journal_of_the_wrong_shape_is_skipped_not_a_traceback(tmp_path: Path, t
     (j.dir / "other.json").write_text(text)
     assert [x.id for x in j.windows()] == ["w1"]
     assert j.active() is not None
+    assert [u.split(":")[0] for u in j.unreadable()] == [str(j.dir / "other.json")]

@@ -121,7 +121,13 @@ def status(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     st = _machine(cfg).status()
     if as_json:
         sys.stdout.write(json.dumps(st, default=str) + "\n")
-        return
+        raise typer.Exit(2 if st["unreadable_journals"] else 0)
+    for bad in st["unreadable_journals"]:
+        out.print(f"UNREADABLE emergency journal (it may be an open window only it can undo): {bad}",
+                  markup=False, highlight=False)
+    if st["active"] is None:
+        out.print("whether a window is open cannot be told: inspect the file(s) above by hand", markup=False)
+        raise typer.Exit(2)
     if not st["active"]:
         last = st.get("last")
         out.print("no emergency window open" + (f" (last: {last['id']}, {last['state']})" if last else ""),

@@ -8,10 +8,11 @@ they had; a DR namespace is recorded before it is created.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ..durable import fsync_dir, write_atomic
 
 
 class JournalError(Exception):
@@ -48,28 +49,10 @@ def path_in(home: Path) -> Path:
     return home / "dr" / "journal.json"
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def save(path: Path, journal: Journal) -> None:
     """Write atomically and durably: temp file, fsync, rename, fsync the directory."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_suffix(".tmp")
-    data = json.dumps(asdict(journal), indent=2).encode()
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        write_atomic(path, json.dumps(asdict(journal), indent=2).encode())
     except OSError as exc:
         raise JournalError(f"cannot write the drill journal {path}: {exc}") from None
 
@@ -94,6 +77,6 @@ def load(path: Path) -> Journal | None:
 def clear(path: Path) -> None:
     try:
         path.unlink()
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except FileNotFoundError:
         pass

@@ -8,12 +8,12 @@ from which ``abort`` or ``finish`` restores the starting state exactly.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from ..durable import write_atomic
 
 ACTIVE = "active"
 FINISHED = "finished"
@@ -99,14 +99,6 @@ class Window:
         return sum(1 for e in self.entries if e.step == step and e.phase == STARTED)
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class Journal:
     """The journal directory: ``<home>/emergency/<window id>.json``, owner-only."""
 
@@ -118,33 +110,30 @@ class Journal:
 
     def save(self, window: Window) -> None:
         """Write atomically and durably: temp file, fsync, rename, fsync the directory."""
-        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{window.id}.", suffix=".tmp", dir=self.dir)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(window.to_json(), fh, indent=1, default=str)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path(window.id))
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        _fsync_dir(self.dir)
+        write_atomic(self.path(window.id), json.dumps(window.to_json(), indent=1, default=str).encode())
 
     def load(self, window_id: str) -> Window:
         return Window.from_json(json.loads(self.path(window_id).read_text(encoding="utf-8")))
 
     def windows(self) -> list[Window]:
-        """Every journaled window, oldest first (unreadable files are skipped: never ours to guess)."""
+        """Every readable journaled window, oldest first (see :meth:`unreadable` for the others)."""
+        return self._read()[0]
+
+    def unreadable(self) -> list[str]:
+        """Journal files that cannot be read, each with why: any of them may be an open window
+        whose changes (maintenance on, trading halted) only it can undo. Never ours to guess."""
+        return self._read()[1]
+
+    def _read(self) -> tuple[list[Window], list[str]]:
         if not self.dir.is_dir():
-            return []
-        out = []
+            return [], []
+        out, bad = [], []
         for p in sorted(self.dir.glob("*.json")):
             try:
                 out.append(Window.from_json(json.loads(p.read_text(encoding="utf-8"))))
-            except (OSError, ValueError, KeyError):
-                continue
-        return sorted(out, key=lambda w: w.started_at)
+            except (OSError, ValueError, KeyError) as exc:
+                bad.append(f"{p}: {type(exc).__name__}: {str(exc)[:200]}")
+        return sorted(out, key=lambda w: w.started_at), bad
 
     def active(self) -> Window | None:
         """The window not yet finished or aborted (there is at most one: ``start`` refuses a second)."""

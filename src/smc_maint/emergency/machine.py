@@ -185,6 +185,11 @@ class Machine:
     def start(self, reason: str, seconds: float) -> Outcome:
         plan.check_duration(seconds, self.settings)
         with group_lock(self.cfg.lock_dir, GROUP):
+            bad = self.journal.unreadable()
+            if bad:  # one of them may be an open window: a second would halt over it, and undo wrongly
+                return Outcome(None, "unreadable emergency journal(s), any of which may be an open window: "
+                               + "; ".join(bad) + " — inspect and repair or move them by hand; nothing done",
+                               Status.CRITICAL)
             active = self.journal.active()
             if active is not None:
                 return Outcome(active, f"window {active.id} is already active (deadline "
@@ -411,11 +416,13 @@ class Machine:
     def status(self) -> dict[str, Any]:
         now = self.clock.now()
         w = self.journal.active()
+        bad = self.journal.unreadable()
         if w is None:
             windows = self.journal.windows()
             last = windows[-1] if windows else None
-            return {"active": False, "maintenance_mode": False, "last": last.to_json() if last else None}
-        return {"active": True, "maintenance_mode": plan.MAINTENANCE_OFF in plan.to_restore(w),
+            return {"active": None if bad else False, "maintenance_mode": None if bad else False,
+                    "unreadable_journals": bad, "last": last.to_json() if last else None}
+        return {"active": True, "unreadable_journals": bad, "maintenance_mode": plan.MAINTENANCE_OFF in plan.to_restore(w),
                 "trading_halted": plan.TRADING_RESUME in plan.to_restore(w), "window": w.id, "reason": w.reason,
                 "started_at": w.started_at.isoformat(), "deadline": w.deadline.isoformat(),
                 "seconds_left": round((w.deadline - now).total_seconds()), "past_deadline": now >= w.deadline,

@@ -38,13 +38,16 @@ def assess_window(w: Window | None, now: datetime) -> tuple[Status, str] | None:
 def enforce(ctx: Context, settings: Settings) -> list[tuple[Status, str]]:
     """The findings about an open window; past the deadline with ``auto_off_at_deadline``, abort it."""
     now = ctx.clock.now()
-    w = journal_for(ctx.cfg).active()
+    journal = journal_for(ctx.cfg)
+    unreadable = [(Status.CRITICAL, f"emergency journal unreadable, it may be an open window (maintenance on, "
+                   f"trading halted) that only it can undo: {bad}") for bad in journal.unreadable()]
+    w = journal.active()
     if w is not None and w.id == ctx.run_id:  # the window's own assess/verify: not a finding about itself
-        return []
+        return unreadable
     finding = assess_window(w, now)
     if finding is None or w is None:
-        return []
-    out = [finding]
+        return unreadable
+    out = [*unreadable, finding]
     s = Settings.model_validate(w.settings) if w.settings else settings
     if now >= w.deadline and s.auto_off_at_deadline and not ctx.dry_run:
         machine = Machine(ctx.cfg, settings, clock=ctx.clock, history=ctx.history, platform=ctx.platform_override)
