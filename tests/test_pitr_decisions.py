@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from smc_maint.backups.markers import Marker
 from smc_maint.pitr.archiving import ArchiverFacts, assess
 from smc_maint.pitr.proof import prove
@@ -121,3 +123,18 @@ def test_a_marker_whose_commit_bracket_holds_t_is_judged_by_neither_side() -> No
     # committed before T by its bracket's end: must be there
     surely = Marker(5, target - timedelta(seconds=1), "scheduled", "", target - timedelta(milliseconds=990))
     assert "stopped early" in prove([surely, later], [], target, STOP_LOG).problems[0]
+
+
+@pytest.mark.parametrize("output", ["not json", '{"name": "smc"}', '[{"name": "smc", "backup": [{"label": 1}]}]',
+                                    '[{"name": "smc", "backup": [{"label": "x", "timestamp": {"stop": "soon"}}]}]',
+                                    '[{"name": "smc", "db": 5}]', '[{"name": "smc", "status": []}]'])
+def test_pgbackrest_info_of_an_unexpected_shape_is_an_engine_error_not_a_traceback(
+        monkeypatch: pytest.MonkeyPatch, output: str) -> None:
+    import subprocess
+    from types import SimpleNamespace
+
+    from smc_maint.pitr import engine
+
+    monkeypatch.setattr(engine, "run", lambda lay, *a, **k: subprocess.CompletedProcess(["pgbackrest"], 0, output, ""))
+    with pytest.raises(engine.EngineError, match="info output not understood"):
+        engine.info(SimpleNamespace(engine=SimpleNamespace(stanza="smc")))  # type: ignore[arg-type]

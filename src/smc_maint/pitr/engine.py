@@ -21,6 +21,7 @@ from typing import Any
 from ..config.engine import EngineConfig
 from ..config.loader import LoadedConfig
 from ..config.model import read_secret
+from .sets import backup_sets, status_message
 
 BINARY = "pgbackrest"
 SECRETS_FILE = "conf.d/smc-maint-secrets.conf"
@@ -252,8 +253,16 @@ def check_ok(proc: subprocess.CompletedProcess[str], what: str) -> str:
 def info(lay: Layout) -> dict[str, Any]:
     """``pgbackrest info --output=json`` for our stanza ({} when the stanza is unknown)."""
     out = check_ok(run(lay, "--output=json", "info", timeout=120), "info")
-    data = json.loads(out or "[]")
-    for stanza in data:
-        if stanza.get("name") == lay.engine.stanza:
-            return dict(stanza)
+    try:
+        data = json.loads(out or "[]")
+        if not isinstance(data, list):
+            raise ValueError(f"a list of stanzas expected, not {type(data).__name__}")
+        for stanza in data:
+            if isinstance(stanza, dict) and stanza.get("name") == lay.engine.stanza:
+                found = dict(stanza)
+                backup_sets(found)  # parsed once here: a bad shape is an EngineError, not a traceback later
+                status_message(found)
+                return found
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise EngineError(f"pgBackRest info output not understood ({type(exc).__name__}: {str(exc)[:200]})") from None
     return {}
