@@ -6,6 +6,8 @@ server binaries, pgBackRest's archive_command, a local repository), then times:
   backup:  ``pg_dump -Fc -f file``                 vs  ``pgbackrest --type=full backup``
   restore: ``pg_restore`` into a new database      vs  ``pgbackrest restore`` (to consistency) + server start
   PITR:    restore to a moment T after more trades, replayed from archived WAL, promoted, proven by markers
+  exact:   smc-maint's logical backup (dump + per-table fingerprints), then pitr-restore-test's second
+           restore to that snapshot's WAL position with every table compared exactly
 
 Usage: python bench/pitr_bench.py --trades 1000000
 Prints wall times and ratios; asserts nothing but the proof.
@@ -26,12 +28,16 @@ from typing import Any
 import psycopg
 import yaml
 
+from smc_maint.backups.create import create_backup
 from smc_maint.backups.markers import read_markers, write_marker
 from smc_maint.config.loader import load_config
 from smc_maint.embedded import demo_data
 from smc_maint.embedded.postgres import EmbeddedPostgres, archiving_settings, find_binaries, free_port
 from smc_maint.pitr import engine
+from smc_maint.pitr.exact_restore import find_snapshot, verify_at_lsn
 from smc_maint.pitr.restore import restore_and_prove, wait_archived
+from smc_maint.pitr.sets import backup_sets, lsn_value
+from smc_maint.stores.factory import open_store
 
 
 def timed(fn):  # type: ignore[no-untyped-def]
@@ -149,12 +155,29 @@ def run(args: argparse.Namespace, cfg: Any, lay: engine.Layout, bin_dir: Path, p
     outcome = restore_and_prove(cfg, lay, target, markers, tables=["trades"], timeout=3600)
     assert not outcome.proof.problems and outcome.table_rows["trades"] == at_t, (outcome.proof, outcome.table_rows)
 
+    # the exact per-table check: a logical snapshot inside the window, more trades, then the check
+    t_logical, manifest = timed(lambda: create_backup(cfg, open_store(cfg)))
+    with conn() as c:
+        c.execute("INSERT INTO trades (user_id, symbol, side, order_type, quantity, price, status) "
+                  "SELECT (SELECT id FROM users LIMIT 1), 'ETHUSDT', 'buy', 'market', 1, 100, 'filled' "
+                  "FROM generate_series(1, 1000)")
+        wait_archived(c, timeout=600)
+        upper = lsn_value(str(c.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()[0]))  # type: ignore[index]
+    choice = find_snapshot(cfg, backup_sets(engine.info(lay)), system_id=manifest.system_identifier,
+                           upper_lsn=upper, now=manifest.created_at)
+    assert not isinstance(choice, str), choice
+    t_exact, (verdict, _facts) = timed(lambda: verify_at_lsn(cfg, lay, choice, timeout=3600))
+    assert verdict.verdict == "proven", verdict
+
     print()
     print(f"{'':44} {'pg_dump/restore':>15} {'pgBackRest':>11} {'ratio':>7}")
     print(f"{'full backup wall time (s)':44} {t_dump:15.2f} {t_full:11.2f} {t_full / t_dump:7.2f}")
     print(f"{'restore wall time (s)':44} {t_prest:15.2f} {t_erest:11.2f} {t_erest / t_prest:7.2f}")
     print(f"{'PITR restore to T (restore+replay+promote, s)':44} {'-':>15} {outcome.rto_seconds:11.2f}")
-    print(f"\nPITR proof: {outcome.proof.markers_found}/{outcome.proof.markers_expected} markers, "
+    print(f"{'exact check: restore to the snapshot LSN + facts (s)':44} {'-':>15} {t_exact:11.2f}")
+    print(f"{'  (smc-maint logical backup with fingerprints, s)':44} {t_logical:15.2f}")
+    print(f"\nexact check: {verdict.reason} (backup {manifest.backup_id}, WAL {choice.lsn})")
+    print(f"PITR proof: {outcome.proof.markers_found}/{outcome.proof.markers_expected} markers, "
           f"{outcome.table_rows['trades']:,} trades at T (exact); {outcome.proof.stop_line}")
 
 
