@@ -158,8 +158,13 @@ def test_recovery_target_options() -> None:
     assert RecoveryTarget(lsn="0/3000028", backup_set="20261206-213923F").args() == [
         "--type=lsn", "--target=0/3000028", "--target-exclusive", "--set=20261206-213923F",
         "--target-action=promote", "--archive-mode=off"]
-    with pytest.raises(ValueError):
-        RecoveryTarget().args()
+    # the end of the archived WAL: no target and no target action (pgBackRest rejects one with type default)
+    assert RecoveryTarget(latest=True).args() == ["--type=default", "--archive-mode=off"]
+    assert RecoveryTarget(latest=True, backup_set="20261206-213923F").args() == [
+        "--type=default", "--set=20261206-213923F", "--archive-mode=off"]
+    for bad in (RecoveryTarget(), RecoveryTarget(time=at, latest=True), RecoveryTarget(time=at, lsn="0/3000028")):
+        with pytest.raises(ValueError):
+            bad.args()
 
 
 def test_the_verdict_says_whether_the_last_proof_was_exact() -> None:

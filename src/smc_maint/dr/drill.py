@@ -18,11 +18,10 @@ import psutil
 from ..adapters import postgres
 from ..adapters.platform.base import Platform, PlatformError
 from ..backups import markers
-from ..backups.catalog import BackupInfo
 from ..backups.cleanup import always
 from ..backups.create import work_dir
 from ..backups.restore import Difference
-from ..backups.restore_test import pick, restored
+from ..backups.restore_test import restored
 from ..backups.stale import reap
 from ..config.loader import LoadedConfig
 from ..config.model import DatabaseConfig
@@ -34,6 +33,7 @@ from . import outage
 from .health import CopyFacts, database_facts, max_trade, probe_until, wait_workloads
 from .measure import RpoFacts, rpo_seconds, trades_gap_seconds
 from .settings import DrDrillSettings
+from .source import Basis, basis, pitr_copy
 
 log = logging.getLogger("smc_maint.dr.drill")
 PURPOSE = "dr-drill"
@@ -51,9 +51,12 @@ class Plan:
     manifests: list[str]
     checks: list[str]
     production_touched: list[str]
+    source: str = "logical"  # or "pitr"
+    source_note: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {"backup": self.backup_id, "backup_created_at": self.backup_created_at.isoformat(),
+                "source": self.source, "source_note": self.source_note,
                 "store": self.store, "mode": self.mode, "dr_target": self.dr_target,
                 "dr_namespace": self.dr_namespace, "manifests": self.manifests, "checks": self.checks,
                 "production_touched": self.production_touched or "none"}
@@ -66,6 +69,8 @@ class DrillReport:
     rto_seconds: float = 0.0
     rpo: RpoFacts | None = None
     differences: list[Difference] = field(default_factory=list)
+    verified: str = ""  # which verification ran on the copy
+    verify_problems: list[str] = field(default_factory=list)  # pitr: markers disagreeing with the log, empty tables
     health_problems: list[str] = field(default_factory=list)
     scaled: list[str] = field(default_factory=list)
     restore_failures: list[str] = field(default_factory=list)
@@ -86,7 +91,7 @@ def journal_path(cfg: LoadedConfig) -> Path:
     return jr.path_in(cfg.home)
 
 
-def make_plan(cfg: LoadedConfig, store: BackupStore, settings: DrDrillSettings, info: BackupInfo, mode: str,
+def make_plan(cfg: LoadedConfig, store: BackupStore, settings: DrDrillSettings, info: Basis, mode: str,
               production_namespace: str) -> Plan:
     """What the drill will do (pure apart from listing the manifests directory)."""
     db = "a new scratch PostgreSQL server on this machine" if settings.target == "local" else \
@@ -95,7 +100,9 @@ def make_plan(cfg: LoadedConfig, store: BackupStore, settings: DrDrillSettings, 
     if mode == "kubernetes" and settings.manifests_dir is not None:
         names = [f"{o['kind']}/{o['metadata']['name']}"
                  for o in dr_manifests.load(settings.manifests_dir, settings.dr_namespace)]
-    checks = ["exact restore verification (every table's rows and fingerprint against the manifest)",
+    checks = ["exact restore verification (every table's rows and fingerprint against the manifest)"
+              if info.source == "logical" else "every production marker up to the last archived transaction (the "
+              "restored server's log) in the copy, none after it",
               "DR database: connect, query, recovery marker, max(trades.timestamp)"]
     checks += [f"HTTP {ep.name}: {ep.url}" for ep in settings.health_urls]
     if mode == "kubernetes":
@@ -105,9 +112,9 @@ def make_plan(cfg: LoadedConfig, store: BackupStore, settings: DrDrillSettings, 
     touched = [f"{w.kind}/{w.name} in {production_namespace} scaled to 0 and back" for w in
                settings.production_workloads] if settings.simulate_outage else []
     touched.insert(0, f"one row in {markers.TABLE} of {cfg.config.database.dbname} (the RPO marker)")
-    return Plan(info.id, info.created_at, store.description, mode,
+    return Plan(info.backup_id, info.created_at, store.description, mode,
                 db if mode == "local" else f"namespace {settings.dr_namespace} with the DR manifests; DR database: {db}",
-                settings.dr_namespace if mode == "kubernetes" else None, names, checks, touched)
+                settings.dr_namespace if mode == "kubernetes" else None, names, checks, touched, info.source, info.note)
 
 
 def _alive(pid: int) -> bool:
@@ -174,10 +181,11 @@ def _dr_namespace(platform: Platform, settings: DrDrillSettings, journal: jr.Jou
         yield
 
 
-def _production_facts(cfg: LoadedConfig, run_id: str) -> tuple[markers.Marker, datetime | None]:
+def _production_facts(cfg: LoadedConfig, run_id: str) -> tuple[markers.Marker, datetime | None, list[markers.Marker]]:
+    """The drill's marker, production's newest trade and every marker (a PITR copy's check)."""
     with postgres.connect(cfg.config.database, autocommit=True) as conn:
         marker = markers.write_marker(conn, PURPOSE, run_id)
-        return marker, max_trade(conn)
+        return marker, max_trade(conn), markers.read_markers(conn)
 
 
 def _check_target(platform: Callable[[], Platform], settings: DrDrillSettings, mode: str, db: DatabaseConfig,
@@ -201,14 +209,36 @@ def _check_target(platform: Callable[[], Platform], settings: DrDrillSettings, m
     report.phases["health"] = time.monotonic() - t2
 
 
-def _rpo(report: DrillReport, marker: markers.Marker, prod_max: datetime | None, info: BackupInfo
-         ) -> RpoFacts | None:
+def _rpo(report: DrillReport, marker: markers.Marker, prod_max: datetime | None, info: Basis,
+         last_xact: datetime | None) -> RpoFacts | None:
     if report.copy is None:
         return None
     theirs = markers.newest(report.copy.markers)
     found = any(m.id == marker.id and m.run_id == marker.run_id for m in report.copy.markers)
-    return RpoFacts(marker.written_at, found, theirs.written_at if theirs else None, info.created_at, prod_max,
-                    report.copy.max_trade)
+    return RpoFacts(marker.written_at, found, theirs.written_at if theirs else None, info.provable_at, prod_max,
+                    report.copy.max_trade, last_xact)
+
+
+@contextlib.contextmanager
+def _copy(cfg: LoadedConfig, store: BackupStore, settings: DrDrillSettings, info: Basis, now: datetime,
+          production: list[markers.Marker], report: DrillReport
+          ) -> Iterator[tuple[DatabaseConfig, float, datetime | None]]:
+    """The verified DR copy, live for the block: its connection, the seconds its server took to start
+    (bring-up; a PITR restore counts them in restore) and its last replayed transaction (PITR).
+    Fills the report's fetch, restore and verify phases and what the verification found."""
+    if info.source == "pitr":
+        with pitr_copy(cfg, info, production, settings.require_rows, timeout=settings.pitr_timeout_seconds) as pc:
+            report.verify_problems = pc.check.problems + pc.empty
+            report.verified = (f"markers up to the last archived transaction ({pc.check.markers_found} of "
+                               f"{pc.check.markers_expected} there)")
+            report.phases = {"fetch": 0.0, "restore": pc.restore_seconds, "verify": pc.verify_seconds}
+            yield pc.db, 0.0, pc.last_xact_at
+        return
+    with restored(cfg, store, settings, now=now, info=info.info) as (target, rt):
+        report.differences = rt.differences
+        report.verified = "exact: every table's rows and fingerprint against the manifest"
+        report.phases = {"fetch": rt.download_seconds, "restore": rt.restore_seconds, "verify": rt.verify_seconds}
+        yield target.db, rt.target_seconds, None
 
 
 def run_drill(cfg: LoadedConfig, store: BackupStore, settings: DrDrillSettings, *, run_id: str,
@@ -218,7 +248,7 @@ def run_drill(cfg: LoadedConfig, store: BackupStore, settings: DrDrillSettings, 
     if settings.simulate_outage and settings.confirmed_namespace is None and not settings.allow_scheduled_outage:
         raise SafetyRefusal(str(outage.confirmation_refusal(cfg.config.platform.namespace, None, False)))
     leftovers = recover(cfg, platform)
-    info = pick(store, settings.backup_id, now=now, skew_seconds=cfg.config.backup.max_clock_skew_seconds)
+    info = basis(cfg, store, settings, now)
     prod_ns = platform().namespace if (settings.simulate_outage or mode == "kubernetes") else ""
     objects = dr_manifests.load(settings.manifests_dir, settings.dr_namespace) \
         if mode == "kubernetes" and settings.manifests_dir is not None else []
@@ -238,7 +268,7 @@ def run_drill(cfg: LoadedConfig, store: BackupStore, settings: DrDrillSettings, 
 
     try:
         with always("production replica counts", undo_outage):
-            marker, prod_max = _production_facts(cfg, run_id)  # right before the simulated loss
+            marker, prod_max, production = _production_facts(cfg, run_id)  # right before the simulated loss
             if settings.simulate_outage:
                 outage.scale_down(platform(), settings.production_workloads, journal, path)
                 report.scaled = [f"{w.kind}/{w.name}: {w.replicas} -> 0" for w in journal.scaled]
@@ -248,13 +278,10 @@ def run_drill(cfg: LoadedConfig, store: BackupStore, settings: DrDrillSettings, 
                 ns_cm = _dr_namespace(platform(), settings, journal, path, objects, report)
             with ns_cm:
                 bring_up = time.monotonic() - t_loss  # the DR namespace and its manifests
-                with restored(cfg, store, settings, now=now, info=info) as (target, rt):
-                    report.differences = rt.differences
-                    report.phases = {"fetch": rt.download_seconds, "restore": rt.restore_seconds,
-                                     "verify": rt.verify_seconds}
-                    _check_target(platform, settings, mode, target.db, report, bring_up + rt.target_seconds)
+                with _copy(cfg, store, settings, info, now, production, report) as (db, started, last_xact):
+                    _check_target(platform, settings, mode, db, report, bring_up + started)
                     report.rto_seconds = time.monotonic() - t_loss
-                    report.rpo = _rpo(report, marker, prod_max, info)
+                    report.rpo = _rpo(report, marker, prod_max, info, last_xact)
     finally:
         if not journal.pending_scale() and journal.dr_namespace is None:
             jr.clear(path)  # nothing left to undo (else the next run or `dr-drill recover` does it)

@@ -20,14 +20,18 @@ class RpoFacts:
     backup_snapshot_at: datetime
     prod_max_trade: datetime | None
     copy_max_trade: datetime | None
+    # a restore to the end of the archived WAL: its last completed transaction (the server log's)
+    copy_last_xact_at: datetime | None = None
 
 
 def rpo_seconds(f: RpoFacts) -> float:
     """Production's newest committed data minus the DR copy's newest: zero when the marker made it;
-    else the marker time minus the newest point the copy provably holds (newest marker or snapshot)."""
+    else the marker time minus the newest point the copy provably holds (newest marker, snapshot,
+    or the last transaction recovery replayed)."""
     if f.marker_in_copy:
         return 0.0
-    newest = max([t for t in (f.copy_newest_marker_at, f.backup_snapshot_at) if t is not None])
+    newest = max([t for t in (f.copy_newest_marker_at, f.backup_snapshot_at, f.copy_last_xact_at)
+                  if t is not None])
     return max(0.0, (f.marker_at - newest).total_seconds())
 
 

@@ -19,7 +19,15 @@ class WorkloadRef(Section):
 
 class DrDrillSettings(RestoreTestSettings):
     """The DR database is restored as restore-test does (``target``: local scratch server, or a
-    scratch database on ``scratch_server``); on Kubernetes the DR workloads run in ``dr_namespace``."""
+    scratch database on ``scratch_server``), or with point-in-time recovery to the end of the archived
+    WAL (``source``); on Kubernetes the DR workloads run in ``dr_namespace``."""
+
+    source: Literal["auto", "logical", "pitr"] = Field(
+        "auto", description="where the DR database comes from: pitr (pgBackRest, to the end of the archived "
+        "WAL), logical (the newest pg_dump backup), auto (pitr when backup.engine is pgbackrest and target "
+        "is local)")
+    pitr_timeout_seconds: float = Field(3600, gt=0, description="pitr: the restore, start and promotion of "
+                                        "the DR database must end within this")
 
     rto_target_seconds: float = Field(3600, gt=0, description="recovery time objective")
     rpo_target_seconds: float = Field(86400, gt=0, description="recovery point objective (daily backups: 24 h)")

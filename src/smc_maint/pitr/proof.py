@@ -22,14 +22,19 @@ class Proof:
     markers_found: int
 
 
+def misplaced(before: list[Marker], after: list[Marker], restored: list[Marker]
+              ) -> tuple[list[Marker], list[Marker]]:
+    """The markers of ``before`` the restore lacks and those of ``after`` it holds."""
+    have = {m.id for m in restored}
+    return [m for m in before if m.id not in have], [m for m in after if m.id in have]
+
+
 def prove(source: list[Marker], restored: list[Marker], target: datetime, server_log: str) -> Proof:
     """Every marker committed up to ``target`` is in the restore and none after it, and the server
     log says recovery stopped at the target (not at the end of the WAL, not early)."""
     before, after = split_at(source, target)
-    restored_ids = {m.id for m in restored}
+    missing, extra = misplaced(before, after, restored)
     problems: list[str] = []
-    missing = [m for m in before if m.id not in restored_ids]
-    extra = [m for m in after if m.id in restored_ids]
     if missing:
         problems.append(f"{len(missing)} marker(s) up to the target missing (first {missing[0].id} at "
                         f"{missing[0].written_at.isoformat()}): recovery stopped early")

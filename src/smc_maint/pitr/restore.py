@@ -62,17 +62,22 @@ class Outcome:
 
 @dataclass(frozen=True)
 class RecoveryTarget:
-    """Where recovery stops: a moment (``time``) or a WAL position (``lsn``, stopping just before
-    the first record at or after it), optionally from one backup set (``--set``)."""
+    """Where recovery stops: a moment (``time``), a WAL position (``lsn``, stopping just before
+    the first record at or after it) or the end of the archived WAL (``latest``), optionally from
+    one backup set (``--set``)."""
 
     time: datetime | None = None
     lsn: str | None = None
     backup_set: str | None = None
+    latest: bool = False
 
     def args(self) -> list[str]:
         """pgBackRest restore options. Pure."""
-        if (self.time is None) == (self.lsn is None):
-            raise ValueError("a recovery target is a time or an LSN")
+        if [self.time is not None, self.lsn is not None, self.latest].count(True) != 1:
+            raise ValueError("a recovery target is a time, an LSN or the latest point")
+        if self.latest:  # --type=default: no target, and pgBackRest refuses --target-action with it
+            return ["--type=default", *([f"--set={self.backup_set}"] if self.backup_set is not None else []),
+                    "--archive-mode=off"]
         out = (["--type=time", f"--target={pg_time(self.time)}"] if self.time is not None
                else ["--type=lsn", f"--target={self.lsn}", "--target-exclusive"])
         if self.backup_set is not None:
