@@ -115,9 +115,30 @@ def test_restore_to_a_moment_from_s3(archiving_db_s3: tuple[ArchivingDb, TlsS3])
 
 
 def test_default_moment_is_bracketed_by_fresh_markers(archiving_db: ArchivingDb) -> None:
+    """Also: a restore killed with SIGKILL left its scratch server running in work/pitr-*; the next
+    restore stops it and removes the directory (it carries the dead owner's pid)."""
+    import psutil
+
+    from smc_maint.backups.create import work_dir
+    from smc_maint.embedded.postgres import EmbeddedPostgres, find_binaries, free_port
+
     assert physical_backup.run(make_ctx(archiving_db.cfg), physical_backup.Settings()).status is Status.OK
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    killed = work_dir(archiving_db.cfg) / "pitr-killed"
+    killed.mkdir(mode=0o711)
+    (killed / "owner.pid").write_text(str(dead.pid))
+    orphan = EmbeddedPostgres(killed / "data", free_port(), find_binaries("system"))
+    orphan.init("orphan-pw-456")
+    orphan.start()
+
+    def orphan_running() -> bool:
+        return any(str(killed) in " ".join(p.info["cmdline"] or []) for p in psutil.process_iter(["cmdline"]))
+
+    assert orphan_running()
     result = pitr_restore_test.run(make_ctx(archiving_db.cfg), pitr_restore_test.Settings())
     assert result.status is Status.OK, result.summary
+    assert not killed.exists() and not orphan_running()
     with archiving_db.connect() as conn:
         markers = read_markers(conn, purpose="pitr")
     assert len(markers) == 2 and result.details["markers_found"] == result.details["markers_expected"]

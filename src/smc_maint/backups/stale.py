@@ -45,11 +45,14 @@ def _abandoned(directory: Path) -> bool:
 def reap(work: Path) -> list[str]:
     """Remove abandoned directories below ``work``; returns what was removed."""
     removed: list[str] = []
-    candidates = [*work.glob("create-*"), *work.glob("restore-*"), *work.glob("scratch/run-*")]
+    # pitr-*: a point-in-time restore's scratch directory (its server's data directory is data/)
+    candidates = [*work.glob("create-*"), *work.glob("restore-*"), *work.glob("scratch/run-*"), *work.glob("pitr-*")]
     for directory in candidates:
         if not _abandoned(directory):
             continue
-        for data_dir in directory.glob("scratch-pg-*/data"):
+        for data_dir in [*directory.glob("scratch-pg-*/data"), *directory.glob("data")]:
+            if not (data_dir / "postmaster.pid").is_file():
+                continue
             with contextlib.suppress(Exception):
                 EmbeddedPostgres(data_dir, 0, _binaries_of(data_dir)).stop("immediate")
         shutil.rmtree(directory, ignore_errors=True)

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from ..adapters import postgres
+from ..backups.create import work_dir
 from ..backups.markers import Marker, read_markers, write_marker
 from ..backups.scratch import local_binaries
+from ..backups.stale import claim, reap
 from ..config.loader import LoadedConfig
 from ..config.model import DatabaseConfig
 from ..embedded.postgres import EmbeddedPostgres, free_port
@@ -89,11 +91,19 @@ class RecoveryTarget:
 def restored_server(cfg: LoadedConfig, lay: engine.Layout, target: RecoveryTarget, *, timeout: float
                     ) -> Iterator[tuple[EmbeddedPostgres, DatabaseConfig, float]]:
     """pgBackRest restores to ``target`` into a fresh scratch directory, a server starts there and is
-    promoted; yields it, a connection config for it and the seconds it took (the RTO). Removed on exit."""
-    parent = cfg.config.backup.work_dir or cfg.home / "work"
-    parent.mkdir(parents=True, exist_ok=True)
-    run_dir = Path(tempfile.mkdtemp(prefix="pitr-", dir=parent))
+    promoted; yields it, a connection config for it and the seconds it took (the RTO). Removed on exit.
+
+    ``timeout`` bounds the whole (restore, start, replay, promotion), not each step. The directory
+    carries this process's ``owner.pid``: if it is killed, the next run stops the server and removes it."""
+    deadline = time.monotonic() + timeout
+
+    def left() -> float:
+        return max(1.0, deadline - time.monotonic())
+
+    reap(work_dir(cfg))  # what a killed restore left: its server stopped, its directory removed
+    run_dir = Path(tempfile.mkdtemp(prefix="pitr-", dir=work_dir(cfg)))
     os.chmod(run_dir, 0o711)  # noqa: S103 - the OS user must traverse it; data/ inside is 0700
+    claim(run_dir)
     data = run_dir / "data"
     confined(data, lay.pg_data)
     user = engine.os_user(lay)
@@ -103,16 +113,15 @@ def restored_server(cfg: LoadedConfig, lay: engine.Layout, target: RecoveryTarge
     server: EmbeddedPostgres | None = None
     try:
         started = time.monotonic()
-        engine.check_ok(engine.run(lay, f"--pg1-path={data}", *target.args(), "restore", timeout=timeout),
+        engine.check_ok(engine.run(lay, f"--pg1-path={data}", *target.args(), "restore", timeout=left()),
                         "restore")
         major = int((data / "PG_VERSION").read_text().strip())
         binaries = local_binaries(cfg.config.database, cfg.config.embedded.postgres, major)
         # queries on the scratch server end with the timeout too
         server = EmbeddedPostgres(data, free_port(), binaries, settings={
             "archive_mode": "off", "statement_timeout": str(max(1, int(timeout * 1000)))})
-        server.start(timeout=timeout)
+        server.start(timeout=left())
         db = cfg.config.database.model_copy(update={"host": server.host, "port": server.port, "sslmode": "prefer"})
-        deadline = time.monotonic() + timeout
         while True:
             with postgres.connect(db) as conn:
                 row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
