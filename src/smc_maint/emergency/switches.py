@@ -6,9 +6,7 @@ Each has ``capture`` (the state to restore, journaled before acting), ``apply`` 
 
 from __future__ import annotations
 
-import os
 import subprocess
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +17,7 @@ import httpx
 from ..adapters import http
 from ..adapters.child_env import minimal_env
 from ..adapters.platform import Platform
+from ..durable import write_atomic
 from ..redact import redact
 from . import plan
 from .settings import KubernetesSwitch, MaintenanceSettings, NginxSwitch
@@ -36,19 +35,8 @@ class Switch(Protocol):
     def restore(self, captured: dict[str, Any]) -> dict[str, Any]: ...
 
 
-def _write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)  # nginx workers (another user) must read it
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _write_atomic(path: Path, text: str) -> None:
+    write_atomic(path, text, mode=0o644)  # nginx workers (another user) must read it
 
 
 class NginxFlagSwitch:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from .. import durable
 from ..config.loader import LoadedConfig
 from ..history.store import History
 from .dr_trend import drills
@@ -28,17 +27,8 @@ def monthly_report(cfg: LoadedConfig, history: History, month: Month, now: datet
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file and rename, so a reader never sees half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """A report, written whole or not at all (readable by others: dashboards and mail pick it up)."""
+    durable.write_atomic(path, text, mode=0o644)
 
 
 def write_reports(cfg: LoadedConfig, report: MonthlyReport, formats: Sequence[str], out_dir: Path) -> list[Path]:
